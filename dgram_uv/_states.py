@@ -48,8 +48,6 @@ BIND_MOVES: dict[tuple[BindState, str], BindState] = {
 BIND_REFUSALS: dict[tuple[BindState, str], str] = {
     (B, "bind"): "ERR_SOCKET_ALREADY_BOUND",
     (OK, "bind"): "ERR_SOCKET_ALREADY_BOUND",
-    (B, "bound"): "ERR_SOCKET_ALREADY_BOUND",
-    (OK, "bound"): "ERR_SOCKET_ALREADY_BOUND",
 }
 
 D, C, CC = ConnectState.DISCONNECTED, ConnectState.CONNECTING, ConnectState.CONNECTED
