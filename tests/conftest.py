@@ -8,6 +8,7 @@ alive by itself.  Exceptions that reach the loop's excepthook are collected in
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -71,4 +72,7 @@ def run_for(loop: pyuv.Loop, seconds: float) -> None:
 
 
 def open_fds() -> int:
+    """Descriptors open in this process, after collecting dead loops (a
+    pyuv.Loop releases its epoll and eventfd descriptors when collected)."""
+    gc.collect()
     return len(os.listdir("/proc/self/fd"))

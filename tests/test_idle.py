@@ -1,0 +1,91 @@
+"""setTimeout: luvit's idle timeout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import dgram_uv
+from conftest import run_for, run_until
+from dgram_uv import DgramTypeError, DgramValueError
+
+
+def test_timeout_fires_after_idle_time_and_socket_stays_open(loop) -> None:
+    s = dgram_uv.createSocket("udp4", loop=loop).bind(0, "127.0.0.1")
+    fired: list[float] = []
+    start = time.monotonic()
+    s.setTimeout(100, lambda: fired.append(time.monotonic() - start))
+    assert run_until(loop, lambda: bool(fired))
+    assert 0.09 <= fired[0] < 0.5
+    assert s.address()["port"] > 0  # still open
+    s.close()
+
+
+def test_activity_postpones_and_re_arms(loop) -> None:
+    server = dgram_uv.createSocket("udp4", loop=loop).bind(0, "127.0.0.1")
+    client = dgram_uv.createSocket("udp4", loop=loop)
+    timeouts: list[float] = []
+    server.on("timeout", lambda: timeouts.append(time.monotonic()))
+    server.setTimeout(150)
+    start = time.monotonic()
+    while time.monotonic() - start < 0.4:  # a datagram every 30 ms: never idle
+        client.send(b"tick", server.address()["port"])
+        run_for(loop, 0.03)
+    assert timeouts == []
+    assert run_until(loop, lambda: len(timeouts) == 1)
+    run_for(loop, 0.4)
+    assert len(timeouts) == 1  # once per idle period
+    client.send(b"wake", server.address()["port"])  # activity re-arms it
+    assert run_until(loop, lambda: len(timeouts) == 2)
+    server.close()
+    client.close()
+
+
+def test_sending_counts_as_activity(loop) -> None:
+    s = dgram_uv.createSocket("udp4", loop=loop).bind(0, "127.0.0.1")
+    fired: list[bool] = []
+    s.setTimeout(120, lambda: fired.append(True))
+    start = time.monotonic()
+    while time.monotonic() - start < 0.35:
+        s.send(b"x", s.address()["port"])
+        run_for(loop, 0.03)
+    assert fired == []
+    assert run_until(loop, lambda: fired == [True])
+    s.close()
+
+
+def test_zero_turns_it_off_and_callback_is_replaced(loop) -> None:
+    s = dgram_uv.createSocket("udp4", loop=loop).bind(0, "127.0.0.1")
+    calls: list[str] = []
+    s.setTimeout(50, lambda: calls.append("first"))
+    s.setTimeout(50, lambda: calls.append("second"))  # replaces "first"
+    assert run_until(loop, lambda: bool(calls))
+    assert calls == ["second"]
+    assert s.listenerCount("timeout") == 0
+    s.setTimeout(30, lambda: calls.append("off"))
+    s.setTimeout(0)
+    run_for(loop, 0.2)
+    assert calls == ["second"]
+    s.close()
+
+
+def test_timeout_alone_does_not_keep_the_loop_alive(loop) -> None:
+    s = dgram_uv.createSocket("udp4", loop=loop)
+    s.setTimeout(10_000)
+    start = time.monotonic()
+    run_for(loop, 5)
+    assert time.monotonic() - start < 1
+    s.close()
+
+
+def test_bad_msecs(loop) -> None:
+    s = dgram_uv.createSocket("udp4", loop=loop)
+    with pytest.raises(DgramTypeError):
+        s.setTimeout("10")
+    with pytest.raises(DgramValueError):
+        s.setTimeout(-1)
+    with pytest.raises(DgramTypeError):
+        s.setTimeout(10, "not callable")
+    s.setTimeout(10)  # still usable
+    s.close()
