@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import pyuv
@@ -17,19 +16,31 @@ LOOPBACK = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
 FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 
 
-@lru_cache(maxsize=4096)
+_LITERALS: dict[str, int | None] = {}  # host -> literal_family(host), bounded
+
+
 def literal_family(host: str) -> int | None:
     """AF_INET or AF_INET6 when ``host`` is an IP literal, else None.
 
-    Cached: send() asks this for every datagram.
+    send() asks this for every datagram, so answers are kept in a plain dict
+    (cheaper to consult than functools.lru_cache), emptied when it grows large.
     """
-    for family in (socket.AF_INET, socket.AF_INET6):
+    try:
+        return _LITERALS[host]
+    except KeyError:
+        pass
+    family = None
+    for candidate in (socket.AF_INET, socket.AF_INET6):
         try:
-            socket.inet_pton(family, host)
+            socket.inet_pton(candidate, host)
         except (OSError, ValueError):
             continue
-        return family
-    return None
+        family = candidate
+        break
+    if len(_LITERALS) >= 4096:
+        _LITERALS.clear()
+    _LITERALS[host] = family
+    return family
 
 
 Resolved = Callable[[str | None, int], Any]

@@ -206,9 +206,11 @@ class Socket(Emitter):
         is called on a later loop iteration; with none, a failure is emitted
         as 'error'.
         """
-        self._check_open()
+        # This runs for every datagram sent: checks are inlined where it pays.
+        if self._bind_state is CLOSED:
+            raise misuse("ERR_SOCKET_DGRAM_NOT_RUNNING")
+        # The callback comes back callable or None (that is how it is told apart).
         data, port, host, callback = normalize_send(data, args, keywords)
-        callback = check_callback(callback)
         if self._connect_state is DISCONNECTED:
             port = check_port(port, allow_zero=False)
             host = check_host(host) or LOOPBACK[self._family]

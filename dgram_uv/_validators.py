@@ -52,21 +52,23 @@ def check_flag(value: object, name: str) -> bool:
 
 def check_port(value: object, name: str = "port", *, allow_zero: bool) -> int:
     """A port: 0-65535 for bind, 1-65535 for send and connect."""
+    low = 0 if allow_zero else 1
+    if type(value) is int and low <= value <= 65535:  # the common case, first
+        return value
     if value is None:
         if allow_zero:
             return 0
-        raise misuse("ERR_SOCKET_BAD_PORT", name=name.capitalize(), low=1, received="None")
+        raise misuse("ERR_SOCKET_BAD_PORT", name=name.capitalize(), low=low, received="None")
     check_int(value, name)
-    low = 0 if allow_zero else 1
-    if not low <= value <= 65535:  # type: ignore[operator]
-        raise misuse("ERR_SOCKET_BAD_PORT", name=name.capitalize(), low=low, received=value)
-    return value  # type: ignore[return-value]
+    raise misuse("ERR_SOCKET_BAD_PORT", name=name.capitalize(), low=low, received=value)
 
 
 def check_host(value: object, name: str = "address") -> str | None:
     """A host: an IP literal or a name to resolve; None means the default."""
     if value is None:
         return None
+    if type(value) is str and value and "\x00" not in value:  # the common case, first
+        return value
     if not isinstance(value, str):
         raise misuse("ERR_INVALID_ARG_TYPE", name=name, expected="of type str",
                      received=describe(value))
@@ -185,6 +187,15 @@ def _slice(data: object, offset: object, length: object) -> Payload:
 _SEND_KEYWORDS = ("port", "host", "callback")
 
 
+def _fold_keywords(args: tuple[Any, ...], keywords: dict[str, Any]) -> tuple[Any, ...]:
+    """send(..., port=, host=, callback=) as the positional call it stands for."""
+    unknown = set(keywords) - set(_SEND_KEYWORDS)
+    if unknown:
+        raise misuse("ERR_INVALID_ARG_TYPE", name=sorted(unknown)[0],
+                     expected="not given (unknown keyword)", received="a value")
+    return args + tuple(keywords[key] for key in _SEND_KEYWORDS if key in keywords)
+
+
 def normalize_send(data: object, args: tuple[Any, ...],
                    keywords: dict[str, Any]) -> tuple[Payload, Any, Any, Any]:
     """Tell send()'s two forms apart and return ``(payload, port, host, callback)``.
@@ -196,25 +207,22 @@ def normalize_send(data: object, args: tuple[Any, ...],
     follow the data, not counting a trailing callback (a callable, or None).
     So ``send(buf, 9, 123)`` is port 9 with a bad host, as in Node.  Port,
     host and callback are returned unvalidated (the socket's state decides
-    what they may be).
+    what they may be).  This runs for every datagram sent: keep it lean.
     """
     if keywords:
-        unknown = set(keywords) - set(_SEND_KEYWORDS)
-        if unknown:
-            raise misuse("ERR_INVALID_ARG_TYPE", name=sorted(unknown)[0],
-                         expected="not given (unknown keyword)", received="a value")
-    callback = keywords.get("callback")
+        args = _fold_keywords(args, keywords)
     count = len(args)
-    if "callback" not in keywords and count and (args[-1] is None or callable(args[-1])):
-        callback = args[-1]
-        count -= 1
-    if count >= 3:
-        if count > 4:
-            raise misuse("ERR_INVALID_ARG_TYPE", name="address", expected="of type str",
-                         received=describe(args[4]))
-        port = args[2]
-        host = args[3] if count == 4 else keywords.get("host")
-        return _slice(data, args[0], args[1]), port, host, callback
-    port = args[0] if count >= 1 else keywords.get("port")
-    host = args[1] if count == 2 else keywords.get("host")
-    return payload(data), port, host, callback
+    callback = None
+    if count:
+        last = args[-1]
+        if last is None or callable(last):
+            callback = last
+            count -= 1
+    if count < 3:
+        if type(data) is not bytes:
+            data = payload(data)
+        return data, args[0] if count else None, args[1] if count == 2 else None, callback
+    if count > 4:
+        raise misuse("ERR_INVALID_ARG_TYPE", name="address", expected="of type str",
+                     received=describe(args[4]))
+    return _slice(data, args[0], args[1]), args[2], args[3] if count == 4 else None, callback
