@@ -1,0 +1,249 @@
+"""Drain probe: ns per datagram to empty a pre-filled UDP socket.
+
+A scratch measurement for tuning the batch receiver (not the benchmark
+suite).  For each contestant a socket on 127.0.0.1 gets a large receive
+buffer, is filled with COUNT datagrams from plain Python sockets, and is
+then drained with no competing sender:
+
+  c           a C loop of recvmmsg calls (64 slots), compiled here with cffi
+  pyuv        pyuv's UDP.start_recv, a callback that counts
+  api         dgram_uv's public API ('message' listener that counts), which
+              uses BatchReceiver where it is built
+  api-pyuv    the same with DGRAM_UV_RECEIVER=pyuv (the fallback receiver)
+
+Contestants alternate for ROUNDS rounds; the medians are reported.
+
+    python benchmarks/drain_probe.py [--count 200000] [--size 64] [--rounds 5]
+                                     [--senders 1] [--only c,api]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyuv
+
+HERE = Path(__file__).resolve().parent
+BUILD = HERE / ".build"
+RCVBUF = 1 << 30  # asked for; the kernel doubles it, root may force past rmem_max
+
+C_LOOP = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#define SLOTS 64
+#define SLOT_SIZE 65536
+
+/* Read until EAGAIN; return the number of datagrams, or -errno. */
+static long drain(int fd)
+{
+    static struct mmsghdr msgs[SLOTS];
+    static struct iovec iov[SLOTS];
+    static struct sockaddr_in6 names[SLOTS];
+    static char *buf;
+    long total = 0;
+    int i, n;
+
+    if (buf == NULL && (buf = malloc((size_t)SLOTS * SLOT_SIZE)) == NULL)
+        return -ENOMEM;
+    for (;;) {
+        for (i = 0; i < SLOTS; i++) {
+            iov[i].iov_base = buf + (size_t)i * SLOT_SIZE;
+            iov[i].iov_len = SLOT_SIZE;
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = &names[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof names[i];
+        }
+        n = recvmmsg(fd, msgs, SLOTS, MSG_DONTWAIT, NULL);
+        if (n < 0)
+            return errno == EAGAIN ? total : -errno;
+        total += n;
+    }
+}
+"""
+
+
+def build_c_loop() -> Callable[[int], int]:
+    """Compile the C contestant once into benchmarks/.build (cached)."""
+    sys.path.insert(0, str(BUILD))
+    try:
+        from _drain_c import lib  # type: ignore[import-not-found]
+    except ImportError:
+        from cffi import FFI
+
+        ffi = FFI()
+        ffi.cdef("long drain(int fd);")
+        ffi.set_source("_drain_c", C_LOOP)
+        BUILD.mkdir(exist_ok=True)
+        ffi.compile(tmpdir=str(BUILD))
+        from _drain_c import lib  # type: ignore[import-not-found]
+    return lib.drain
+
+
+def enlarge_rcvbuf(fd: int) -> None:
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        opt = getattr(socket, "SO_RCVBUFFORCE", 33)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, opt, RCVBUF)
+        except PermissionError:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+    finally:
+        sock.close()
+
+
+def fill(port: int, count: int, size: int, senders: int) -> None:
+    """Send ``count`` datagrams, alternating between ``senders`` sockets."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(senders)]
+    payload = b"x" * size
+    dest = ("127.0.0.1", port)
+    sends = [s.sendto for s in socks]
+    for i in range(count):
+        sends[i % senders](payload, dest)
+    for s in socks:
+        s.close()
+
+
+def queued_drops(port: int) -> int:
+    """Datagrams the kernel dropped on our socket (last column of /proc/net/udp)."""
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port:
+                return int(fields[-1])
+    return 0
+
+
+def run_c(count: int, size: int, senders: int, drain: Callable[[int], int]) -> float:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        enlarge_rcvbuf(sock.fileno())
+        port = sock.getsockname()[1]
+        fill(port, count, size, senders)
+        check_drops(port)
+        t0 = time.perf_counter_ns()
+        got = drain(sock.fileno())
+        elapsed = time.perf_counter_ns() - t0
+    finally:
+        sock.close()
+    if got != count:
+        raise SystemExit(f"c: drained {got} of {count}")
+    return elapsed / count
+
+
+def check_drops(port: int) -> None:
+    drops = queued_drops(port)
+    if drops:
+        raise SystemExit(f"the kernel dropped {drops} datagrams: raise the receive buffer")
+
+
+def run_loop(loop: pyuv.Loop, port: int, count: int, size: int, senders: int,
+             received: Callable[[], int]) -> float:
+    """Fill, then run ``loop`` until ``received()`` reaches ``count``."""
+    fill(port, count, size, senders)
+    check_drops(port)
+
+    def check(_handle: pyuv.Check) -> None:
+        if received() >= count:
+            loop.stop()
+
+    checker = pyuv.Check(loop)
+    checker.start(check)
+    guard = pyuv.Timer(loop)
+    guard.start(lambda _h: loop.stop(), 60.0, 0)
+    guard.ref = False
+    t0 = time.perf_counter_ns()
+    loop.run()
+    elapsed = time.perf_counter_ns() - t0
+    checker.close()
+    guard.close()
+    if received() != count:
+        raise SystemExit(f"received {received()} of {count}")
+    return elapsed / count
+
+
+def run_pyuv(count: int, size: int, senders: int) -> float:
+    loop = pyuv.Loop()
+    udp = pyuv.UDP(loop)
+    udp.bind(("127.0.0.1", 0))
+    enlarge_rcvbuf(udp.fileno())
+    n = 0
+
+    def on_datagram(_h: pyuv.UDP, _addr: object, _flags: int, _data: bytes,
+                    _error: int | None) -> None:
+        nonlocal n
+        n += 1
+
+    udp.start_recv(on_datagram)
+    try:
+        return run_loop(loop, udp.getsockname()[1], count, size, senders, lambda: n)
+    finally:
+        udp.close()
+        loop.run()
+
+
+def run_api(count: int, size: int, senders: int, receiver: str) -> float:
+    import dgram_uv
+
+    os.environ["DGRAM_UV_RECEIVER"] = receiver
+    loop = pyuv.Loop()
+    n = 0
+
+    def on_message(_msg: bytes, _rinfo: dict[str, object]) -> None:
+        nonlocal n
+        n += 1
+
+    sock = dgram_uv.createSocket("udp4", on_message, loop=loop)
+    sock.bind(0, "127.0.0.1")
+    enlarge_rcvbuf(sock._handle.fileno())
+    try:
+        return run_loop(loop, sock.address()["port"], count, size, senders, lambda: n)
+    finally:
+        sock.close()
+        loop.run()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=200_000)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--senders", type=int, default=1)
+    parser.add_argument("--only", default="c,pyuv,api,api-pyuv")
+    args = parser.parse_args()
+
+    drain = build_c_loop()
+    contestants: dict[str, Callable[[], float]] = {
+        "c": lambda: run_c(args.count, args.size, args.senders, drain),
+        "pyuv": lambda: run_pyuv(args.count, args.size, args.senders),
+        "api": lambda: run_api(args.count, args.size, args.senders, "batch"),
+        "api-pyuv": lambda: run_api(args.count, args.size, args.senders, "pyuv"),
+    }
+    names = args.only.split(",")
+    results: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(args.rounds):
+        for name in names:
+            results[name].append(contestants[name]())
+    print(f"{args.count} x {args.size}-byte datagrams from {args.senders} sender(s), "
+          f"{args.rounds} rounds, ns/datagram")
+    for name in names:
+        runs = results[name]
+        print(f"  {name:9} median {statistics.median(runs):7.0f}   runs "
+              + " ".join(f"{r:.0f}" for r in runs))
+
+
+if __name__ == "__main__":
+    main()
