@@ -20,6 +20,14 @@ $(VENV)/.installed: pyproject.toml setup.py build-support/pyuv_compat.h
 test: install
 	$(PY) -m pytest
 
+# bench: the bench extra (uvloop, matplotlib) only when missing, since
+# `pip install -e` rebuilds the package; run.py --setup apt-gets luajit and
+# lua-luv if absent and compiles the C sender into benchmarks/.build/.
+# `make bench QUICK=1` is the short run; ONLY="flood drain" picks benchmarks.
+bench: install
+	$(PY) -c 'import uvloop, matplotlib' 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
+	$(PY) benchmarks/run.py --setup $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
+
 lint: install
 	$(PY) -m ruff check dgram_uv tests benchmarks
 
