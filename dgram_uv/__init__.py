@@ -25,7 +25,7 @@ from ._errors import (
     DgramValueError,
 )
 from ._socket import Socket
-from ._validators import check_callback, socket_type
+from ._validators import MISSING, check_callback, require, socket_type
 
 __all__ = [
     "DgramError",
@@ -43,7 +43,10 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def createSocket(type: Any, callback: Callable[[bytes, dict[str, Any]], Any] | None = None,
+MessageListener = Callable[[bytes, dict[str, Any]], Any]
+
+
+def createSocket(type: Any = MISSING, callback: MessageListener | None = None,
                  *, loop: pyuv.Loop | None = None) -> Socket:
     """A new UDP socket.
 
@@ -52,6 +55,7 @@ def createSocket(type: Any, callback: Callable[[bytes, dict[str, Any]], Any] | N
     ``callback`` is added with ``on('message', callback)``.  ``loop``
     defaults to ``pyuv.Loop.default_loop()``.
     """
+    require(type, "type")
     family, options = socket_type(type)
     callback = check_callback(callback)
     if loop is None:

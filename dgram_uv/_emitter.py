@@ -14,6 +14,7 @@ from typing import Any, Self
 
 from ._aliases import with_snake_case_aliases
 from ._errors import DgramError, describe, misuse
+from ._validators import MISSING, require
 
 Listener = Callable[..., Any]
 
@@ -37,7 +38,18 @@ def _original(entry: Listener) -> Listener:
     return entry.fn if isinstance(entry, _Once) else entry
 
 
+def _check_name(name: object) -> None:
+    """An event name is any hashable value (usually a str); it keys a dict."""
+    require(name, "name")
+    try:
+        hash(name)
+    except TypeError:
+        raise misuse("ERR_INVALID_ARG_TYPE", name="name", expected="hashable (usually a str)",
+                     received=describe(name)) from None
+
+
 def _check_listener(fn: object) -> Listener:
+    require(fn, "listener")
     if not callable(fn):
         raise misuse("ERR_INVALID_ARG_TYPE", name="listener", expected="callable",
                      received=describe(fn))
@@ -54,25 +66,32 @@ class Emitter:
     def __init__(self) -> None:
         self._events: dict[str, tuple[Listener, ...]] = {}
 
-    def on(self, name: str, fn: Listener) -> Self:
+    def on(self, name: Any = MISSING, fn: Any = MISSING) -> Self:
         """Call ``fn(*args)`` on every ``emit(name, *args)``; returns self."""
+        _check_name(name)
         self._add(name, _check_listener(fn))
         return self
 
-    def once(self, name: str, fn: Listener) -> Self:
+    def once(self, name: Any = MISSING, fn: Any = MISSING) -> Self:
         """Call ``fn`` on the next ``emit(name, ...)`` only; returns self."""
+        _check_name(name)
         self._add(name, _Once(self, name, _check_listener(fn)))
         return self
 
-    def emit(self, name: str, *args: Any) -> bool:
+    def emit(self, name: Any = MISSING, *args: Any) -> bool:
         """Call the listeners registered when this emit began, in order.
 
         Returns True if there were any.  An ``'error'`` with no listener is
         raised (Node), never dropped (luvit).  A listener's exception
         propagates to the caller.
         """
-        listeners = self._events.get(name)
+        try:
+            listeners = self._events.get(name)
+        except TypeError:  # unhashable: checked only on failure, emit stays cheap
+            _check_name(name)
+            raise
         if not listeners:
+            require(name, "name")
             if name == "error":
                 raise _as_exception(args[0] if args else None)
             return False
@@ -80,9 +99,11 @@ class Emitter:
             fn(*args)
         return True
 
-    def removeListener(self, name: str, fn: Listener) -> Self:
+    def removeListener(self, name: Any = MISSING, fn: Any = MISSING) -> Self:
         """Remove the most recent registration of ``fn`` (a ``once`` one is
         found by its original function); returns self."""
+        _check_name(name)
+        require(fn, "listener")
         listeners = self._events.get(name, ())
         for entry in reversed(listeners):
             # == rather than `is`: each access to obj.method makes a new bound method.
@@ -93,35 +114,48 @@ class Emitter:
 
     off = removeListener
 
-    def removeAllListeners(self, name: str | None = None) -> Self:
+    def removeAllListeners(self, name: Any = None) -> Self:
         """Remove every listener of ``name``, or of every event; returns self."""
+        if name is not None:
+            _check_name(name)
         if name is None:
             self._events.clear()
         else:
             self._events.pop(name, None)
         return self
 
-    def listeners(self, name: str) -> list[Listener]:
+    def listeners(self, name: Any = MISSING) -> list[Listener]:
         """A new list of the functions listening to ``name``."""
+        _check_name(name)
         return [_original(entry) for entry in self._events.get(name, ())]
 
-    def listenerCount(self, name: str) -> int:
+    def listenerCount(self, name: Any = MISSING) -> int:
         """How many listeners ``name`` has."""
+        _check_name(name)
         return len(self._events.get(name, ()))
 
-    def propagate(self, name: str, target: Emitter) -> Emitter:
+    def propagate(self, name: Any = MISSING, target: Any = MISSING) -> Emitter:
         """Re-emit every ``name`` event on ``target``; returns ``target``."""
+        _check_name(name)
+        require(target, "target")
         if not callable(getattr(target, "emit", None)):
             raise misuse("ERR_INVALID_ARG_TYPE", name="target", expected="an emitter",
                          received=describe(target))
         self.on(name, lambda *args: target.emit(name, *args))
         return target
 
-    def wrap(self, name: str) -> None:
+    def wrap(self, name: Any = MISSING) -> None:
         """luvit's wrap: replace method ``name`` with ``fn(err, *args)`` that
         emits ``'error'`` when ``err`` is set, else calls the method with
         ``*args``."""
-        method = getattr(self, name)
+        require(name, "name")
+        if not isinstance(name, str):
+            raise misuse("ERR_INVALID_ARG_TYPE", name="name", expected="of type str",
+                         received=describe(name))
+        method = getattr(self, name, None)
+        if not callable(method):
+            raise misuse("ERR_INVALID_ARG_VALUE", name="name", reason="must name a method",
+                         received=repr(name))
 
         def wrapped(err: object, *args: Any) -> Any:
             if err:

@@ -27,6 +27,7 @@ from ._receive import make_receiver
 from ._resolve import FAMILY_NAMES, LOOPBACK, WILDCARD, literal_family, lookup
 from ._states import BindState, ConnectState, next_bind_state, next_connect_state
 from ._validators import (
+    MISSING,
     bind_options,
     check_buffer_size,
     check_callback,
@@ -37,6 +38,7 @@ from ._validators import (
     check_port,
     check_ttl,
     normalize_send,
+    require,
 )
 
 UNBOUND, BINDING, BOUND, CLOSED = (BindState.UNBOUND, BindState.BINDING, BindState.BOUND,
@@ -197,7 +199,7 @@ class Socket(Emitter):
 
     # -- sending -----------------------------------------------------------
 
-    def send(self, data: Any, *args: Any, **keywords: Any) -> None:
+    def send(self, data: Any = MISSING, *args: Any, **keywords: Any) -> None:
         """Send one datagram.
 
         ``send(data, port, host=None, callback=None)`` (luvit) or
@@ -209,6 +211,7 @@ class Socket(Emitter):
         # This runs for every datagram sent: checks are inlined where it pays.
         if self._bind_state is CLOSED:
             raise misuse("ERR_SOCKET_DGRAM_NOT_RUNNING")
+        require(data, "msg")
         # The callback comes back callable or None (that is how it is told apart).
         data, port, host, callback = normalize_send(data, args, keywords)
         if self._connect_state is DISCONNECTED:
@@ -321,10 +324,11 @@ class Socket(Emitter):
 
     # -- connection --------------------------------------------------------
 
-    def connect(self, port: Any, host: Any = None, callback: Any = None) -> None:
+    def connect(self, port: Any = MISSING, host: Any = None, callback: Any = None) -> None:
         """Associate the socket with one peer: only its datagrams arrive and
         ``send(data)`` needs no address.  Emits 'connect'; ``callback`` is
         added with ``once('connect')``, and gets the error if connecting fails."""
+        require(port, "port")
         self._check_open()
         if callable(host):
             host, callback = None, host
@@ -464,17 +468,20 @@ class Socket(Emitter):
             status = -exc.errno if isinstance(exc, OSError) and exc.errno else uv_status_of(exc)
             raise DgramOSError(status, syscall) from None
 
-    def setBroadcast(self, flag: bool) -> None:
+    def setBroadcast(self, flag: Any = MISSING) -> None:
         """Set or clear SO_BROADCAST."""
+        require(flag, "flag")
         self._option("setBroadcast", self._handle.set_broadcast, check_flag(flag, "flag"))
 
-    def setTTL(self, ttl: int) -> int:
+    def setTTL(self, ttl: Any = MISSING) -> int:
         """Set IP_TTL (1-255); returns ``ttl``."""
+        require(ttl, "ttl")
         self._set_ttl("setTTL", self._handle.set_ttl, check_ttl(ttl), 1)
         return ttl
 
-    def setMulticastTTL(self, ttl: int) -> int:
+    def setMulticastTTL(self, ttl: Any = MISSING) -> int:
         """Set IP_MULTICAST_TTL (0-255); returns ``ttl``."""
+        require(ttl, "ttl")
         self._set_ttl("setMulticastTTL", self._handle.set_multicast_ttl, check_ttl(ttl), 0)
         return ttl
 
@@ -486,36 +493,39 @@ class Socket(Emitter):
             raise DgramOSError(-errno.EINVAL, syscall)
         self._option(syscall, call, ttl)
 
-    def setMulticastLoopback(self, flag: bool) -> bool:
+    def setMulticastLoopback(self, flag: Any = MISSING) -> bool:
         """Set or clear IP_MULTICAST_LOOP; returns ``flag``."""
+        require(flag, "flag")
         self._option("setMulticastLoopback", self._handle.set_multicast_loop,
                      check_flag(flag, "flag"))
         return flag
 
-    def setMulticastInterface(self, iface: str) -> None:
+    def setMulticastInterface(self, iface: Any = MISSING) -> None:
         """Choose the outgoing interface for multicast (an address of it)."""
+        require(iface, "interfaceAddress")
         iface = check_host(iface, "interfaceAddress")  # type: ignore[assignment]
         if iface is None:
             raise misuse("ERR_INVALID_ARG_TYPE", name="interfaceAddress", expected="of type str",
                          received="None")
         self._option("setMulticastInterface", self._handle.set_multicast_interface, iface)
 
-    def setMembership(self, group: str, iface: Any = None, op: Any = None) -> None:
+    def setMembership(self, group: Any = MISSING, iface: Any = None, op: Any = None) -> None:
         """Join or leave a multicast group: ``op`` is 'join' or 'leave'.
         ``setMembership(group, op)`` also works."""
         if op is None and iface in ("join", "leave"):
             iface, op = None, iface
         self._membership(group, iface, check_membership_op(op))
 
-    def addMembership(self, group: str, iface: str | None = None) -> None:
+    def addMembership(self, group: Any = MISSING, iface: Any = None) -> None:
         """Join multicast ``group`` (IP_ADD_MEMBERSHIP)."""
         self._membership(group, iface, "join")
 
-    def dropMembership(self, group: str, iface: str | None = None) -> None:
+    def dropMembership(self, group: Any = MISSING, iface: Any = None) -> None:
         """Leave multicast ``group`` (IP_DROP_MEMBERSHIP)."""
         self._membership(group, iface, "leave")
 
     def _membership(self, group: Any, iface: Any, op: str) -> None:
+        require(group, "multicastAddress")
         group = check_host(group, "multicastAddress")
         if group is None:
             raise misuse("ERR_MISSING_ARGS", name="multicastAddress")
@@ -525,13 +535,15 @@ class Socket(Emitter):
         syscall = "addMembership" if op == "join" else "dropMembership"
         self._option(syscall, self._handle.set_membership, *args)
 
-    def setRecvBufferSize(self, size: int) -> None:
+    def setRecvBufferSize(self, size: Any = MISSING) -> None:
         """Set SO_RCVBUF (the kernel may double it)."""
+        require(size, "size")
         size = check_buffer_size(size, "size")
         self._option("setRecvBufferSize", setattr, self._handle, "receive_buffer_size", size)
 
-    def setSendBufferSize(self, size: int) -> None:
+    def setSendBufferSize(self, size: Any = MISSING) -> None:
         """Set SO_SNDBUF (the kernel may double it)."""
+        require(size, "size")
         size = check_buffer_size(size, "size")
         self._option("setSendBufferSize", setattr, self._handle, "send_buffer_size", size)
 
@@ -547,11 +559,12 @@ class Socket(Emitter):
 
     # -- timeout and loop liveness ----------------------------------------
 
-    def setTimeout(self, msecs: float, callback: Any = None) -> None:
+    def setTimeout(self, msecs: Any = MISSING, callback: Any = None) -> None:
         """Emit 'timeout' after ``msecs`` ms with no send and no receive; the
         socket stays open and the next activity re-arms it.  0 turns it off.
         ``callback`` is added with ``once('timeout')``, replacing the callback
         of an earlier setTimeout that has not fired."""
+        require(msecs, "msecs")
         self._check_open()
         msecs = check_msecs(msecs)
         callback = check_callback(callback)

@@ -32,6 +32,23 @@ _BIND_FLAG_NAMES = {
 }
 
 
+class _Missing:
+    """The default of a required parameter, so that leaving it out gives
+    ERR_MISSING_ARGS (API.md) rather than Python's own binding TypeError."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING: Any = _Missing()
+
+
+def require(value: object, name: str) -> None:
+    """Raise ERR_MISSING_ARGS when the required argument ``name`` was left out."""
+    if value is MISSING:
+        raise misuse("ERR_MISSING_ARGS", name=name)
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
