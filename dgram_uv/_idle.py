@@ -56,4 +56,4 @@ class IdleTimeout:
             return
         self._quiet_ticks += 1
         if self._quiet_ticks == self._ticks:
-            sock.emit("timeout")
+            sock._idle_expired()

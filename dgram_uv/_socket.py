@@ -576,6 +576,13 @@ class Socket(Emitter):
             self._timeout_callback = callback
         self._idle.set(msecs)
 
+    def _idle_expired(self) -> None:
+        """Called by IdleTimeout.  The once('timeout') callback of setTimeout
+        is spent now, so a later setTimeout must not remove it again (it may
+        also be registered with on())."""
+        self._timeout_callback = None
+        self.emit("timeout")
+
     def ref(self) -> Self:
         """Let the socket keep the loop alive (the default); returns the socket."""
         self._set_ref(True)

@@ -89,3 +89,18 @@ def test_bad_msecs(loop) -> None:
         s.setTimeout(10, "not callable")
     s.setTimeout(10)  # still usable
     s.close()
+
+
+def test_a_fired_callback_is_forgotten(loop) -> None:
+    s = dgram_uv.createSocket("udp4", loop=loop).bind(0, "127.0.0.1")
+    calls: list[str] = []
+
+    def f() -> None:
+        calls.append("f")
+
+    s.on("timeout", f)
+    s.setTimeout(20, f)
+    assert run_until(loop, lambda: len(calls) == 2)
+    s.setTimeout(20)  # must not remove the permanent on('timeout', f)
+    assert s.listenerCount("timeout") == 1
+    s.close()
