@@ -22,7 +22,7 @@ ffibuilder = FFI()
 ffibuilder.cdef(
     """
     struct dgram_uv_batch;
-    struct dgram_uv_batch *dgram_uv_batch_new(int slots);
+    struct dgram_uv_batch *dgram_uv_batch_new(int slots, int budget);
     void dgram_uv_batch_free(struct dgram_uv_batch *b);
     char *dgram_uv_batch_data(struct dgram_uv_batch *b);
     uint32_t *dgram_uv_batch_info(struct dgram_uv_batch *b);

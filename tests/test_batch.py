@@ -488,3 +488,37 @@ def test_sender_cache_is_bounded(loop, monkeypatch) -> None:
     sock._handle.close()
     for s in senders:
         s.close()
+
+
+def test_kept_rest_survives_other_sockets_reading(loop) -> None:
+    # Large datagrams are sliced straight from the loop's shared C buffer;
+    # what a stop() leaves undelivered must not be overwritten by the next
+    # read, here another socket's on the same loop.
+    first, other = FakeSock(loop), FakeSock(loop)
+    r1, r2 = BatchReceiver(first), BatchReceiver(other)
+
+    def stopper(msg: bytes, rinfo: dict[str, Any]) -> None:
+        first.record(msg, rinfo)
+        if len(first.received) == 2:
+            r1.stop()
+
+    first.on(stopper)
+    other.on(other.record)
+    src = sender()
+    payloads = [bytes([65 + i]) * 3000 for i in range(6)]
+    for p in payloads:
+        src.sendto(p, first.address)
+    r1.start()
+    r2.start()
+    assert run_until(loop, lambda: len(first.received) == 2)
+    for i in range(6):
+        src.sendto(bytes([97 + i]) * 3000, other.address)
+    assert run_until(loop, lambda: len(other.received) == 6)
+    first.on(first.record)
+    r1.start()
+    assert run_until(loop, lambda: len(first.received) == 6)
+    assert [m for m, _ in first.received] == payloads
+    for r, s in ((r1, first), (r2, other)):
+        r.close()
+        s._handle.close()
+    src.close()
