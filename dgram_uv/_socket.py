@@ -348,14 +348,20 @@ class Socket(Emitter):
             if address is None:
                 self._connect_failed(DgramOSError(status, "getaddrinfo", host, port), callback)
                 return
+            if literal_family(address) != self._family:
+                err = DgramOSError(-errno.EAFNOSUPPORT, "connect", address, port)
+                self._connect_failed(err, callback)
+                return
             try:
                 with _borrowed(self._handle.fileno(), self._family) as sock:
                     sock.connect((address, port))
+                    # The peer as the kernel has it ('0.0.0.0' means this host).
+                    peer = sock.getpeername()
             except OSError as exc:
                 err = DgramOSError(-(exc.errno or errno.EINVAL), "connect", address, port)
                 self._connect_failed(err, callback)
                 return
-            self._peer = (address, port)
+            self._peer = (peer[0], peer[1])
             self._connect_state = next_connect_state(self._connect_state, "connected")
             self._flush_queue()
             self.emit("connect")
@@ -512,6 +518,7 @@ class Socket(Emitter):
     def setMembership(self, group: Any = MISSING, iface: Any = None, op: Any = None) -> None:
         """Join or leave a multicast group: ``op`` is 'join' or 'leave'.
         ``setMembership(group, op)`` also works."""
+        require(group, "multicastAddress")
         if op is None and iface in ("join", "leave"):
             iface, op = None, iface
         self._membership(group, iface, check_membership_op(op))

@@ -205,11 +205,21 @@ _SEND_KEYWORDS = ("port", "host", "callback")
 
 
 def _fold_keywords(args: tuple[Any, ...], keywords: dict[str, Any]) -> tuple[Any, ...]:
-    """send(..., port=, host=, callback=) as the positional call it stands for."""
+    """send(..., port=, host=, callback=) as the positional luvit call it
+    stands for; a keyword that repeats a positional argument is refused."""
     unknown = set(keywords) - set(_SEND_KEYWORDS)
     if unknown:
         raise misuse("ERR_INVALID_ARG_TYPE", name=sorted(unknown)[0],
                      expected="not given (unknown keyword)", received="a value")
+    # How many positional arguments may precede each keyword in luvit's form.
+    given = len(args) - (1 if args and callable(args[-1]) else 0)
+    for key, room in (("port", 0), ("host", 1)):
+        if key in keywords and given > room:
+            raise misuse("ERR_INVALID_ARG_TYPE", name=key, expected="given once",
+                         received="both a positional and a keyword value")
+    if "callback" in keywords and given < len(args):
+        raise misuse("ERR_INVALID_ARG_TYPE", name="callback", expected="given once",
+                     received="both a positional and a keyword value")
     return args + tuple(keywords[key] for key in _SEND_KEYWORDS if key in keywords)
 
 

@@ -678,14 +678,9 @@ def test_emitter_wrap_bad_name(name: Any) -> None:
                                   "setTimeout", "setRecvBufferSize", "setSendBufferSize", "on",
                                   "once", "emit", "removeListener", "listeners", "listenerCount",
                                   "propagate", "wrap"])
-def test_missing_argument(bench: Bench, name: str, request: pytest.FixtureRequest) -> None:
+def test_missing_argument(bench: Bench, name: str) -> None:
     """A required argument left out: ERR_MISSING_ARGS (a TypeError), as API.md says."""
     TRIED["missing arguments"] += 1
-    if name == "setMembership":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="setMembership() with no arguments checks `op` before `group` "
-            "and raises ERR_INVALID_ARG_TYPE ('op' must be 'join' or 'leave'), not "
-            "ERR_MISSING_ARGS for the missing multicastAddress"))
     sock, events = bench.fresh(bound=True)
     call = dgram_uv.createSocket if name == "createSocket" else getattr(sock, name)
     try:
@@ -695,10 +690,6 @@ def test_missing_argument(bench: Bench, name: str, request: pytest.FixtureReques
         bench.dispose(sock, events)
 
 
-@pytest.mark.xfail(strict=True, reason="Socket.connect (connect_to): socket.connect() on an "
-                   "AF_INET socket with an IPv6 literal raises socket.gaierror(EAI_ADDRFAMILY=-9);"
-                   " the package negates its errno, giving DgramOSError status +9: code "
-                   "'UNKNOWN(9)', errno 9 (EBADF), instead of an errno name such as EAFNOSUPPORT")
 @pytest.mark.parametrize("host", ["::1", "::"])
 def test_connect_udp4_to_ipv6_literal_error_code(bench: Bench, host: str) -> None:
     TRIED["connect to IPv6 on udp4"] += 1
@@ -712,12 +703,9 @@ def test_connect_udp4_to_ipv6_literal_error_code(bench: Bench, host: str) -> Non
     bench.dispose(sock, events)
     assert errors, "connecting an IPv4 socket to an IPv6 address did not fail"
     for err in errors:
-        check_error(err)  # fails: code 'UNKNOWN(9)'
+        check_error(err)
 
 
-@pytest.mark.xfail(strict=True, reason="Socket.remoteAddress after connect(port, '0.0.0.0') "
-                   "returns the address as given ('0.0.0.0'), not the peer the kernel connected "
-                   "to (127.0.0.1, what getpeername() and Node's remoteAddress() report)")
 def test_remote_address_after_connect_to_wildcard(bench: Bench) -> None:
     TRIED["remoteAddress after connect to 0.0.0.0"] += 1
     sock, events = bench.fresh(bound=True)
@@ -729,11 +717,6 @@ def test_remote_address_after_connect_to_wildcard(bench: Bench) -> None:
         bench.dispose(sock, events)
 
 
-@pytest.mark.xfail(strict=True, reason="Socket.send / _validators._fold_keywords: a keyword that "
-                   "repeats a positional argument (send(data, port, port=x)) is appended after "
-                   "the positionals instead of being refused, so send(b'x', 9, port=fn) sends "
-                   "to port 9 and calls fn as the callback; Python's own rule (and a "
-                   "DgramTypeError) would refuse the duplicate")
 def test_send_duplicate_keyword(bench: Bench) -> None:
     TRIED["send with a duplicate keyword"] += 1
     sock, events = bench.fresh(bound=True)
