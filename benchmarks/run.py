@@ -289,6 +289,10 @@ def versions(env: Env) -> dict[str, Any]:
         "except Exception as e: d['uvloop'] = 'unavailable: %s' % e\n"
         "try:\n import dgram_uv; d['dgram_uv'] = getattr(dgram_uv, '__version__', '?')\n"
         "except Exception as e: d['dgram_uv'] = 'unavailable: %s' % e\n"
+        # Which receive path dgram_uv runs on: its compiled recvmmsg helper or
+        # pyuv's start_recv (a private flag, so only reported when present).
+        "try:\n from dgram_uv import _batch; d['dgram_uv_recvmmsg_helper'] = _batch.AVAILABLE\n"
+        "except Exception: pass\n"
         "print(json.dumps(d))\n"
     )
     raw = _capture([env.python, "-c", probe])
@@ -356,9 +360,9 @@ class Child:
             chunk = os.read(fd, 65536)
             if not chunk:
                 self.proc.wait(timeout=5)
-                raise BenchError(
-                    f"{self.name}: exited with status {self.proc.returncode}{self._stderr()}"
-                )
+                code = self.proc.returncode
+                how = f"status {code}" if code >= 0 else f"killed by {signal.Signals(-code).name}"
+                raise BenchError(f"{self.name}: exited ({how}){self._stderr()}")
             self._buf += chunk
         line, self._buf = self._buf.split(b"\n", 1)
         return line.decode(errors="replace").strip()
@@ -387,7 +391,8 @@ class Child:
             err = ""
         if not err:
             return ""
-        tail = " | ".join(err.splitlines()[-3:])
+        # The last line (the exception, for a traceback) first: the table clips.
+        tail = " | ".join(reversed(err.splitlines()[-3:]))
         return f": {tail[-400:]}"
 
     def kill(self) -> None:
@@ -960,7 +965,7 @@ def render_plot(results: dict[str, Any], path: Path) -> str | None:
 
     sections = results["benchmarks"]
     n = len(sections)
-    fig, axes = plt.subplots(n, 1, figsize=(12, 3.8 * n), squeeze=False)
+    fig, axes = plt.subplots(n, 1, figsize=(13, 3.6 * n), squeeze=False)
     for ax, (bench, section) in zip(axes[:, 0], sections.items(), strict=True):
         cases = section["cases"]
         names: list[str] = []
@@ -1032,20 +1037,20 @@ def render_plot(results: dict[str, Any], path: Path) -> str | None:
                         ha="center",
                     )
         ax.set_xticks(range(len(cases)))
-        ax.set_xticklabels([c["case"] for c in cases], fontsize=8)
+        crowded = len(cases) > 6
+        ax.set_xticklabels(
+            [c["case"] for c in cases],
+            fontsize=8,
+            rotation=25 if crowded else 0,
+            ha="right" if crowded else "center",
+        )
         better = "higher" if cases and cases[0]["higher_is_better"] else "lower"
         ax.set_ylabel(f"{section['unit']} ({better} is better)", fontsize=8)
         ax.set_title(
             f"{section['title']}: {section['description']}  (labels: speed vs Node)", fontsize=10
         )
         handles = [Patch(color=COLORS.get(k, "k"), label=labels[k]) for k in names]
-        ax.legend(
-            handles=handles,
-            fontsize=7,
-            ncol=min(len(names), 7),
-            loc="upper left",
-            bbox_to_anchor=(0, -0.12),
-        )
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1))
         ax.margins(y=0.25)
     fig.suptitle(
         f"dgram_uv benchmarks, {results['started'][:16]}  "
