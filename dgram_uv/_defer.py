@@ -20,6 +20,8 @@ from typing import Any
 
 import pyuv
 
+from ._sendmany import loop_batch
+
 _ATTR = "_dgram_uv_deferred"
 
 
@@ -46,12 +48,19 @@ class _DeferredCalls:
         self._queue.append((fn, args))
 
     def _drain(self, _handle: pyuv.Idle) -> None:
-        batch, self._queue = self._queue, []
-        for fn, args in batch:
-            try:
-                fn(*args)
-            except Exception:
-                report_exception(self._loop)
+        calls, self._queue = self._queue, []
+        sends = loop_batch(self._loop)
+        if sends is not None:
+            sends.hold()  # sends made by these calls go out together (_sendmany.py)
+        try:
+            for fn, args in calls:
+                try:
+                    fn(*args)
+                except Exception:
+                    report_exception(self._loop)
+        finally:
+            if sends is not None:
+                sends.release()
         if not self._queue:
             self._idle.stop()
 

@@ -25,6 +25,7 @@ from ._errors import DgramError, DgramOSError, misuse, uv_status_of
 from ._idle import IdleTimeout
 from ._receive import make_receiver
 from ._resolve import FAMILY_NAMES, LOOPBACK, WILDCARD, literal_family, lookup
+from ._sendmany import Held, loop_batch, sendmmsg, sockaddr
 from ._states import BindState, ConnectState, next_bind_state, next_connect_state
 from ._validators import (
     MISSING,
@@ -99,6 +100,7 @@ class Socket(Emitter):
         self._want_receive = False  # bind/recvStart asked for reading, recvStop did not
         self._receiver = make_receiver(self)
         self._queue: list[_QueuedSend] | None = None  # None: send at once
+        self._send_batch = loop_batch(loop)
         self._idle_seen = False  # set by every send and receive (see _idle.py)
         self._idle = IdleTimeout(self)
         self._timeout_callback: Callable[[], Any] | None = None
@@ -266,9 +268,17 @@ class Socket(Emitter):
             self._queue = None
 
     def _send_now(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
-        handle = self._handle
+        batch = self._send_batch
+        if batch is not None and batch.depth and literal_family(host) == self._family:
+            # dgram_uv is running user code in a loop: send with the others
+            # when it returns (see _sendmany.py).
+            batch.held.append((self, data, host, port, callback))
+            return
+        self._send_direct(data, host, port, callback)
+
+    def _send_direct(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
         try:
-            handle.try_send((host, port), data)
+            self._handle.try_send((host, port), data)
         except pyuv.error.UDPError as exc:
             status = uv_status_of(exc)
             if status != pyuv.errno.UV_EAGAIN:
@@ -276,11 +286,47 @@ class Socket(Emitter):
                 return
             # The kernel's buffer is full or libuv has sends queued: let libuv
             # queue this one behind them, in order.
-            handle.send((host, port), data,
-                        lambda _h, error: self._send_done(error, callback, host, port))
+            self._send_via_libuv(data, host, port, callback)
             return
         if callback is not None:
             call_later(self._loop, callback, None)
+
+    def _send_via_libuv(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
+        self._handle.send((host, port), data,
+                          lambda _h, error: self._send_done(error, callback, host, port))
+
+    def _send_run(self, held: list[Held]) -> None:
+        """Send a run of held sends (see _sendmany.py) with sendmmsg, in order."""
+        if len(held) == 1 or self._handle.send_queue_size:
+            # One alone gains nothing; behind libuv's queue, order needs libuv.
+            for _, data, host, port, callback in held:
+                self._send_direct(data, host, port, callback)
+            return
+        fd = self._handle.fileno()
+        payloads = [item[1] for item in held]
+        addrs = [sockaddr(item[2], item[3]) for item in held]
+        first = 0
+        while first < len(held):
+            result = sendmmsg(fd, payloads, addrs, first)
+            if result > 0:
+                for _, _, _, _, callback in held[first:first + result]:
+                    if callback is not None:
+                        call_later(self._loop, callback, None)
+                first += result
+            elif result == -errno.EAGAIN:
+                for _, data, host, port, callback in held[first:]:
+                    self._send_via_libuv(data, host, port, callback)
+                return
+            else:  # this datagram failed (EMSGSIZE, ...); the rest still go
+                _, _, host, port, callback = held[first]
+                self._send_failed(callback, DgramOSError(result, "send", host, port))
+                first += 1
+
+    def _flush_held(self) -> None:
+        """Send held datagrams now: before a change they must not see."""
+        batch = self._send_batch
+        if batch is not None and batch.held:
+            batch.flush()
 
     def _send_done(self, error: int | None, callback: SendCallback, host: str, port: int) -> None:
         if error is None:
@@ -352,6 +398,7 @@ class Socket(Emitter):
                 err = DgramOSError(-errno.EAFNOSUPPORT, "connect", address, port)
                 self._connect_failed(err, callback)
                 return
+            self._flush_held()
             try:
                 with _borrowed(self._handle.fileno(), self._family) as sock:
                     sock.connect((address, port))
@@ -398,6 +445,7 @@ class Socket(Emitter):
         """Dissolve the association made by ``connect``."""
         self._check_open()
         self._connect_state = next_connect_state(self._connect_state, "disconnect")
+        self._flush_held()
         status = _disconnect_fd(self._handle.fileno())
         self._peer = None
         if status:
@@ -424,6 +472,7 @@ class Socket(Emitter):
                 self.once("close", callback)
         if self._bind_state is CLOSED:
             return self
+        self._flush_held()  # sends made before close() go out, as they would unheld
         self._bind_state = next_bind_state(self._bind_state, "close")
         self._receiver.close()
         self._idle.close()
@@ -468,6 +517,7 @@ class Socket(Emitter):
     def _option(self, syscall: str, call: Callable[..., Any], *args: Any) -> None:
         """Run a pyuv option call; a failure is raised as an OS error."""
         self._check_open()
+        self._flush_held()  # earlier sends go out with the options they were made under
         try:
             call(*args)
         except (pyuv.error.UDPError, OSError) as exc:
