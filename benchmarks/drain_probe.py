@@ -6,12 +6,14 @@ buffer, is filled with COUNT datagrams from plain Python sockets, and is
 then drained with no competing sender:
 
   c           a C loop of recvmmsg calls (64 slots), compiled here with cffi
-  pyuv        pyuv's UDP.start_recv, a callback that counts
-  api         dgram_uv's public API ('message' listener that counts), which
+  pyuv        pyuv's UDP.start_recv and a callback
+  api         dgram_uv's public API and a 'message' listener, which
               uses BatchReceiver where it is built
   api-pyuv    the same with DGRAM_UV_RECEIVER=pyuv (the fallback receiver)
 
-Contestants alternate for ROUNDS rounds; the medians are reported.
+Each Python receiver counts the datagrams and sums their sizes and sender
+ports (the work of the benchmark suite's listeners).  Contestants alternate
+for ROUNDS rounds; the medians are reported.
 
     python benchmarks/drain_probe.py [--count 200000] [--size 64] [--rounds 5]
                                      [--senders 1] [--only c,api] [--slots 64]
@@ -184,6 +186,11 @@ def run_loop(loop: pyuv.Loop, port: int, count: int, size: int, senders: int,
     return elapsed / count
 
 
+def check_sums(nbytes: int, ports: int, count: int, size: int) -> None:
+    if nbytes != count * size or ports <= 0:
+        raise SystemExit(f"payload bytes {nbytes}, expected {count * size}; port sum {ports}")
+
+
 def run_pyuv(count: int, size: int, senders: int) -> float:
     loop = pyuv.Loop()
     udp = pyuv.UDP(loop)
@@ -191,14 +198,19 @@ def run_pyuv(count: int, size: int, senders: int) -> float:
     enlarge_rcvbuf(udp.fileno())
     n = 0
 
-    def on_datagram(_h: pyuv.UDP, _addr: object, _flags: int, _data: bytes,
+    def on_datagram(_h: pyuv.UDP, addr: tuple[str, int], _flags: int, data: bytes,
                     _error: int | None) -> None:
-        nonlocal n
+        nonlocal n, nbytes, ports
         n += 1
+        nbytes += len(data)
+        ports += addr[1]
 
+    nbytes = ports = 0
     udp.start_recv(on_datagram)
     try:
-        return run_loop(loop, udp.getsockname()[1], count, size, senders, lambda: n)
+        result = run_loop(loop, udp.getsockname()[1], count, size, senders, lambda: n)
+        check_sums(nbytes, ports, count, size)
+        return result
     finally:
         udp.close()
         loop.run()
@@ -209,17 +221,21 @@ def run_api(count: int, size: int, senders: int, receiver: str) -> float:
 
     os.environ["DGRAM_UV_RECEIVER"] = receiver
     loop = LOOPS.setdefault(receiver, pyuv.Loop())
-    n = 0
+    n = nbytes = ports = 0
 
-    def on_message(_msg: bytes, _rinfo: dict[str, object]) -> None:
-        nonlocal n
+    def on_message(msg: bytes, rinfo: dict[str, int]) -> None:
+        nonlocal n, nbytes, ports
         n += 1
+        nbytes += len(msg)
+        ports += rinfo["port"]
 
     sock = dgram_uv.createSocket("udp4", on_message, loop=loop)
     sock.bind(0, "127.0.0.1")
     enlarge_rcvbuf(sock._handle.fileno())
     try:
-        return run_loop(loop, sock.address()["port"], count, size, senders, lambda: n)
+        result = run_loop(loop, sock.address()["port"], count, size, senders, lambda: n)
+        check_sums(nbytes, ports, count, size)
+        return result
     finally:
         sock.close()
         loop.run()

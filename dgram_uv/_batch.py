@@ -4,20 +4,24 @@ The pyuv UDP handle owns the socket and does every send.  For reading, the
 receiver watches a ``os.dup()`` of its descriptor with a ``pyuv.Poll`` (libuv
 allows one watcher per descriptor, and the UDP handle keeps its own for
 writes).  When the socket is readable, one call into the compiled helper
-(_batch.c) reads up to ``SLOTS`` datagrams and packs their payloads back to
-back; Python then makes one bytes object per batch and slices it per
-datagram.  Sender addresses come once per run of datagrams from the same
+(_batch.c) reads up to ``SLOTS`` datagrams into the loop's shared buffer and
+packs their payloads back to back.  Python slices that area per datagram:
+small datagrams from one bytes copy of it, large ones straight from the C
+memory.  Sender addresses come once per run of datagrams from the same
 sender and are decoded through a small per-loop cache.
 
 One poll callback makes one recvmmsg call, so a busy socket gets at most
-``SLOTS`` datagrams per loop iteration and cannot starve the rest of the loop.
+``SLOTS`` datagrams (fewer when they are large) per wake-up and cannot starve
+the rest of the loop.
 
 Stopping in the middle of a batch (a listener calls recvStop() or close()):
 as in libuv, no datagram is delivered after the call returns; the check is
 one attribute test per datagram, which costs nothing measurable.  Unlike
 libuv, which drops the rest of its recvmmsg batch, nothing is lost on
 recvStop(): the undelivered rest is kept and delivered first, on a later loop
-iteration, when reading starts again.  On close() it is discarded.
+iteration, when reading starts again.  On close() it is discarded, and so is
+the rest of a batch when a listener raises a BaseException that is not an
+Exception (KeyboardInterrupt, SystemExit), which goes to pyuv as it is.
 """
 
 from __future__ import annotations
@@ -67,9 +71,10 @@ Data = Any
 class _LoopBatch:
     """The C buffer of one loop, shared by all its sockets.
 
-    A loop runs in one thread at a time and its callbacks never overlap, and
-    every result is copied out into Python objects before any listener runs,
-    so one buffer per loop is enough and never used by two threads at once.
+    A loop runs in one thread at a time and its callbacks never overlap.  A
+    batch is read and delivered within one poll callback, and the rest of a
+    batch cut short is copied out, so the next read into the buffer never
+    meets a batch still in use, and no two threads use it at once.
     """
 
     __slots__ = ("c", "data", "info", "senders")

@@ -522,3 +522,24 @@ def test_kept_rest_survives_other_sockets_reading(loop) -> None:
         r.close()
         s._handle.close()
     src.close()
+
+
+def test_closed_receiver_leaves_no_epoll_registration(loop, sock: FakeSock) -> None:
+    # libuv 1.13 keeps a closed uv_poll's descriptor in epoll; with the dup
+    # closed but the socket still open (through the UDP handle), a pending
+    # datagram would wake the loop at every turn, spinning it.
+    receiver = BatchReceiver(sock)
+    receiver.start()
+    run_for(loop, 0.02)  # libuv adds the descriptor to epoll on this turn
+    receiver.close()
+    src = sender()
+    src.sendto(b"unread", sock.address)
+    keep_alive = pyuv.Timer(loop)
+    keep_alive.start(lambda _t: None, 1.0, 0)
+    started, cpu = time.monotonic(), time.process_time()
+    run_for(loop, 0.3)
+    assert time.monotonic() - started >= 0.25  # the loop did wait
+    assert time.process_time() - cpu < 0.1  # without spinning
+    keep_alive.close()
+    sock._handle.close()
+    src.close()
