@@ -1,19 +1,23 @@
 /*
  * _batch.c: the C half of dgram_uv's batched UDP receiver (see _batch.py).
  *
- * One recvmmsg(2) call reads up to DGRAM_UV_SLOTS datagrams, each into its
- * own 64 KiB slot of one buffer; the payloads are then moved down so that
- * they lie back to back from the start of the buffer.  Python copies that
- * packed area into ONE bytes object per batch and slices it per datagram,
- * which costs far less than one foreign call per datagram.
+ * One recvmmsg(2) call reads up to `vlen` datagrams, each into its own
+ * 64 KiB slot of one buffer.  Instead of handing Python a list of offsets,
+ * it writes a struct-module format that describes the batch, e.g.
  *
- * Consecutive datagrams from the same sender form a "run".  After the
- * payloads come the raw sender addresses of the runs, DGRAM_UV_KEY_SIZE
- * bytes each, so Python decodes an address (or finds it in its cache) once
- * per run instead of once per datagram.
+ *     "64s65536x0s65600x...1400s<pad>x28s28s"
  *
- * A batch is shared by all the sockets of one loop and is only used from
- * that loop's thread; nothing in it is kept between two calls.
+ * one "<len>s" per datagram with "<pad>x" skipping to the next slot, then
+ * one "28s" per run: consecutive datagrams from the same sender form a
+ * run, and the run's raw sender address sits in a key area after the
+ * slots.  Python's struct.unpack_from(format, buffer) then builds every
+ * payload's bytes object (copied straight from the slot) and every run's
+ * key in one C-level call, which costs far less per datagram than slicing
+ * in a Python loop.  info[] holds the index one past each run's last
+ * datagram.
+ *
+ * A batch is shared by all the sockets of one loop and only used from that
+ * loop's thread; Python copies everything out before the next read.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -33,20 +37,20 @@
  * padding per slot spreads them out. */
 #define DGRAM_UV_STRIDE (DGRAM_UV_SLOT_SIZE + 64)
 #define DGRAM_UV_KEY_SIZE 28 /* sizeof(struct sockaddr_in6) */
+/* Longest format text per datagram ("65535s65600x") and per run ("28s"). */
+#define DGRAM_UV_FMT_PER_SLOT 12
+#define DGRAM_UV_FMT_PER_RUN 3
 
 struct dgram_uv_batch {
     int slots;
     int vlen;   /* datagrams asked of the next recvmmsg call, <= slots */
     int budget; /* payload bytes one call should aim at (see dgram_uv_recv) */
-    unsigned char *data; /* slots * STRIDE + slots * KEY_SIZE bytes */
+    unsigned char *data; /* slots * STRIDE bytes of slots, then the key area */
     struct mmsghdr *msgs;
     struct iovec *iov;
     struct sockaddr_in6 *names;
-    /* Output of dgram_uv_recv(), for n datagrams in r runs:
-     *   info[0]            r
-     *   info[1 .. n]       end offset of each payload in data
-     *   info[n+1 .. n+r]   index one past the last datagram of each run */
-    uint32_t *info;
+    uint32_t *info;      /* run ends, see the top */
+    char *fmt;           /* the struct format of the last batch, NUL-terminated */
 };
 
 static void dgram_uv_batch_free(struct dgram_uv_batch *b)
@@ -58,6 +62,7 @@ static void dgram_uv_batch_free(struct dgram_uv_batch *b)
     free(b->iov);
     free(b->names);
     free(b->info);
+    free(b->fmt);
     free(b);
 }
 
@@ -79,8 +84,9 @@ static struct dgram_uv_batch *dgram_uv_batch_new(int slots, int budget)
     b->msgs = calloc(slots, sizeof *b->msgs);
     b->iov = calloc(slots, sizeof *b->iov);
     b->names = calloc(slots, sizeof *b->names);
-    b->info = calloc(2 * slots + 1, sizeof *b->info);
-    if (!b->data || !b->msgs || !b->iov || !b->names || !b->info) {
+    b->info = calloc(slots, sizeof *b->info);
+    b->fmt = malloc((size_t)slots * (DGRAM_UV_FMT_PER_SLOT + DGRAM_UV_FMT_PER_RUN) + 32);
+    if (!b->data || !b->msgs || !b->iov || !b->names || !b->info || !b->fmt) {
         dgram_uv_batch_free(b);
         return NULL;
     }
@@ -91,12 +97,19 @@ static struct dgram_uv_batch *dgram_uv_batch_new(int slots, int budget)
         b->msgs[i].msg_hdr.msg_iovlen = 1;
         b->msgs[i].msg_hdr.msg_name = &b->names[i];
     }
+    b->fmt[0] = '\0';
     return b;
 }
 
+/* The whole buffer, slots and key area, as struct.unpack_from reads it. */
 static char *dgram_uv_batch_data(struct dgram_uv_batch *b)
 {
     return (char *)b->data;
+}
+
+static size_t dgram_uv_batch_size(struct dgram_uv_batch *b)
+{
+    return (size_t)b->slots * (DGRAM_UV_STRIDE + DGRAM_UV_KEY_SIZE);
 }
 
 static uint32_t *dgram_uv_batch_info(struct dgram_uv_batch *b)
@@ -104,16 +117,43 @@ static uint32_t *dgram_uv_batch_info(struct dgram_uv_batch *b)
     return b->info;
 }
 
-/* Read what one recvmmsg call gives from fd and lay it out as described at
- * the top.  Returns the number of datagrams (0 when none was waiting), or
- * -errno on failure. */
+static char *dgram_uv_batch_format(struct dgram_uv_batch *b)
+{
+    return b->fmt;
+}
+
+/* Append the decimal digits of v and then the code c. */
+static char *put_item(char *p, size_t v, char c)
+{
+    char digits[24];
+    int k = 0;
+
+    do
+        digits[k++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (k > 0)
+        *p++ = digits[--k];
+    *p++ = c;
+    return p;
+}
+
+static int same_sender(struct dgram_uv_batch *b, int i, int j)
+{
+    socklen_t len = b->msgs[i].msg_hdr.msg_namelen;
+
+    return len == b->msgs[j].msg_hdr.msg_namelen
+        && memcmp(&b->names[i], &b->names[j], len) == 0;
+}
+
+/* Read what one recvmmsg call gives from fd and describe it as at the top.
+ * Returns the number of datagrams (0 when none was waiting), or -errno. */
 static int dgram_uv_recv(struct dgram_uv_batch *b, int fd)
 {
-    uint32_t *ends = b->info + 1;
-    uint32_t *run_ends;
+    unsigned char *keys = b->data + (size_t)b->slots * DGRAM_UV_STRIDE;
+    char *p = b->fmt;
     size_t total = 0, mean, vlen;
     socklen_t namelen;
-    int i, n, runs = 0, first;
+    int i, n, runs = 0;
 
     for (i = 0; i < b->vlen; i++)
         b->msgs[i].msg_hdr.msg_namelen = sizeof b->names[i];
@@ -125,42 +165,39 @@ static int dgram_uv_recv(struct dgram_uv_batch *b, int fd)
     if (n == 0)
         return 0;
 
-    run_ends = ends + n;
     for (i = 0; i < n; i++) {
         unsigned int len = b->msgs[i].msg_len;
 
-        /* The destination never passes the source: memmove is safe. */
-        if (i > 0)
-            memmove(b->data + total, b->iov[i].iov_base, len);
         total += len;
-        ends[i] = (uint32_t)total;
-        namelen = b->msgs[i].msg_hdr.msg_namelen;
-        if (i > 0 && (namelen != b->msgs[i - 1].msg_hdr.msg_namelen
-                      || memcmp(&b->names[i], &b->names[i - 1], namelen) != 0))
-            run_ends[runs++] = (uint32_t)i;
+        p = put_item(p, len, 's');
+        if (i + 1 < n)
+            p = put_item(p, DGRAM_UV_STRIDE - len, 'x');
+        else /* on to the key area */
+            p = put_item(p, (size_t)(b->slots - i) * DGRAM_UV_STRIDE - len, 'x');
+        if (i == 0 || !same_sender(b, i, i - 1)) {
+            if (i > 0)
+                b->info[runs - 1] = (uint32_t)i;
+            namelen = b->msgs[i].msg_hdr.msg_namelen;
+            if (namelen > DGRAM_UV_KEY_SIZE)
+                namelen = DGRAM_UV_KEY_SIZE;
+            memcpy(keys + (size_t)runs * DGRAM_UV_KEY_SIZE, &b->names[i], namelen);
+            memset(keys + (size_t)runs * DGRAM_UV_KEY_SIZE + namelen, 0,
+                   DGRAM_UV_KEY_SIZE - namelen);
+            runs++;
+        }
     }
-    run_ends[runs++] = (uint32_t)n;
-    b->info[0] = (uint32_t)runs;
+    b->info[runs - 1] = (uint32_t)n;
+    for (i = 0; i < runs; i++)
+        p = put_item(p, DGRAM_UV_KEY_SIZE, 's');
+    *p = '\0';
 
     /* Large datagrams: ask for fewer next time, so that about `budget`
      * bytes (at this batch's mean size) pass through the slots.  The
-     * kernel's copies, the compaction and Python's copies then stay in
-     * cache: 256 slots of 64 KiB would sweep 16 MiB and take twice as long
-     * per datagram. */
+     * kernel's copies and Python's then stay in cache: 256 slots of 64 KiB
+     * would sweep 16 MiB and take twice as long per datagram. */
     mean = total / (size_t)n;
     vlen = mean > 0 ? (size_t)b->budget / mean : (size_t)b->slots;
     b->vlen = vlen < 1 ? 1 : vlen > (size_t)b->slots ? b->slots : (int)vlen;
-
-    /* Every payload has been moved, so the space after them is free. */
-    for (i = 0, first = 0; i < runs; first = (int)run_ends[i], i++) {
-        unsigned char *key = b->data + total + (size_t)i * DGRAM_UV_KEY_SIZE;
-
-        namelen = b->msgs[first].msg_hdr.msg_namelen;
-        if (namelen > DGRAM_UV_KEY_SIZE)
-            namelen = DGRAM_UV_KEY_SIZE;
-        memcpy(key, &b->names[first], namelen);
-        memset(key + namelen, 0, DGRAM_UV_KEY_SIZE - namelen);
-    }
     return n;
 }
 

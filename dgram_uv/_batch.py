@@ -5,10 +5,10 @@ receiver watches a ``os.dup()`` of its descriptor with a ``pyuv.Poll`` (libuv
 allows one watcher per descriptor, and the UDP handle keeps its own for
 writes).  When the socket is readable, one call into the compiled helper
 (_batch.c) reads up to ``SLOTS`` datagrams into the loop's shared buffer and
-packs their payloads back to back.  Python slices that area per datagram:
-small datagrams from one bytes copy of it, large ones straight from the C
-memory.  Sender addresses come once per run of datagrams from the same
-sender and are decoded through a small per-loop cache.
+writes a struct format that describes them; one ``Struct.unpack_from`` then
+makes all their bytes objects at C speed.  Sender addresses come once per
+run of datagrams from the same sender and are decoded through a small
+per-loop cache.
 
 One poll callback makes one recvmmsg call, so a busy socket gets at most
 ``SLOTS`` datagrams (fewer when they are large) per wake-up and cannot starve
@@ -29,6 +29,8 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Callable
+from struct import Struct
 from typing import TYPE_CHECKING, Any
 
 import pyuv
@@ -54,39 +56,40 @@ SLOTS = 256
 # Payload bytes one read aims at: after a batch of large datagrams the next
 # read asks for fewer, keeping the copies in cache (see _batch.c).
 BUDGET = 512 << 10
-_KEY_SIZE = 28  # bytes of raw sender address per run (DGRAM_UV_KEY_SIZE)
 _CACHE_MAX = 1024  # decoded sender addresses kept per loop
-_COPY_MAX = 256  # mean payload size up to which a batch is copied into one bytes
+# Compiled struct formats kept per loop: batches of equal datagrams repeat
+# theirs.  Not the struct module's own cache, which varied formats would
+# keep flushing for everybody else.
+_FORMATS_MAX = 64
 _ATTR = "_dgram_uv_batch"
 
 # A run: the rinfo of one sender ('size' still 0; only ever copied) and the
-# end offsets of its consecutive datagrams in the batch's bytes.
+# payloads of its consecutive datagrams.
 RInfo = dict[str, Any]
-Run = tuple[RInfo, list[int]]
-# A batch's payloads: bytes, or a cffi buffer over the C memory (valid until
-# the loop's next read); slicing either gives bytes.
-Data = Any
+Run = tuple[RInfo, tuple[bytes, ...]]
 
 
 class _LoopBatch:
     """The C buffer of one loop, shared by all its sockets.
 
-    A loop runs in one thread at a time and its callbacks never overlap.  A
-    batch is read and delivered within one poll callback, and the rest of a
-    batch cut short is copied out, so the next read into the buffer never
-    meets a batch still in use, and no two threads use it at once.
+    A loop runs in one thread at a time and its callbacks never overlap, and
+    every batch is copied out into Python objects right after it is read, so
+    one buffer per loop is enough and never used by two threads at once.
     """
 
-    __slots__ = ("c", "data", "info", "senders")
+    __slots__ = ("buffer", "c", "format", "info", "senders", "unpackers")
 
     def __init__(self) -> None:
         c = lib.dgram_uv_batch_new(SLOTS, BUDGET)
         if c == ffi.NULL:
             raise MemoryError("dgram_uv: cannot allocate the receive buffer")
         self.c = ffi.gc(c, lib.dgram_uv_batch_free)
-        self.data = lib.dgram_uv_batch_data(c)
+        # The C memory as struct.unpack_from reads it; valid while c lives.
+        self.buffer = ffi.buffer(lib.dgram_uv_batch_data(c), lib.dgram_uv_batch_size(c))
+        self.format = lib.dgram_uv_batch_format(c)
         self.info = lib.dgram_uv_batch_info(c)
         self.senders: dict[bytes, RInfo] = {}
+        self.unpackers: dict[bytes, Callable[[Any], tuple[bytes, ...]]] = {}
 
     def sender(self, key: bytes) -> RInfo:
         """The rinfo template for a raw sockaddr, decoded at most once while cached."""
@@ -95,6 +98,13 @@ class _LoopBatch:
             if len(self.senders) >= _CACHE_MAX:
                 self.senders.clear()
             found = self.senders[key] = _decode_sockaddr(key)
+        return found
+
+    def unpacker(self, fmt: bytes) -> Callable[[Any], tuple[bytes, ...]]:
+        """Compile ``fmt`` and keep its ``unpack_from`` (called on a cache miss)."""
+        if len(self.unpackers) >= _FORMATS_MAX:
+            self.unpackers.clear()
+        found = self.unpackers[fmt] = Struct(fmt).unpack_from
         return found
 
 
@@ -131,8 +141,8 @@ class BatchReceiver:
         self._reading = False
         self._closed = False
         self._ref = True
-        # The rest of a batch cut short by stop(): (data, pos, runs).
-        self._pending: tuple[bytes, int, list[Run]] | None = None
+        # The rest of a batch cut short by stop().
+        self._pending: list[Run] | None = None
 
     def start(self) -> None:
         """Begin reading; idempotent."""
@@ -206,25 +216,22 @@ class BatchReceiver:
                 sock._receive_failed(n, "recvmmsg")
             return
         sock._idle_seen = True
-        self._deliver(*_unpack(batch, n))  # type: ignore[arg-type]
+        self._deliver(_unpack(batch, n))  # type: ignore[arg-type]
 
     def _resume(self) -> None:
         """Deliver what a stop() cut short, before anything newer."""
         if self._reading and self._pending is not None:
-            data, pos, runs = self._pending
-            self._pending = None
-            self._deliver(data, pos, runs)
+            runs, self._pending = self._pending, None
+            self._deliver(runs)
 
-    def _deliver(self, data: Data, pos: int, runs: list[Run]) -> None:
-        """Emit 'message' for each datagram; data[pos:] holds the payloads."""
+    def _deliver(self, runs: list[Run]) -> None:
+        """Emit 'message' for each datagram of each run."""
         listeners = self._sock._events.get  # asked anew per datagram: they may change
-        for k, (template, ends) in enumerate(runs):
-            rest = iter(ends)
-            for end in rest:
-                msg = data[pos:end]
+        for k, (template, msgs) in enumerate(runs):
+            rest = iter(msgs)
+            for msg in rest:
                 rinfo = template.copy()  # cheaper than building a dict
-                rinfo["size"] = end - pos
-                pos = end
+                rinfo["size"] = len(msg)
                 try:
                     for fn in listeners("message", ()):
                         fn(msg, rinfo)
@@ -233,34 +240,27 @@ class BatchReceiver:
                     # skipped; the next datagram is delivered.
                     report_exception(self._sock._loop)
                 if not self._reading:
-                    self._cut_short(data, pos, [(template, list(rest)), *runs[k + 1:]])
+                    self._cut_short([(template, tuple(rest)), *runs[k + 1:]])
                     return
 
-    def _cut_short(self, data: Data, pos: int, runs: list[Run]) -> None:
+    def _cut_short(self, runs: list[Run]) -> None:
         runs = [run for run in runs if run[1]]
         if runs and not self._closed:
-            # bytes(): a view of the C buffer would be overwritten by the next read.
-            self._pending = (bytes(data), pos, runs)
+            self._pending = runs
 
 
-def _unpack(batch: _LoopBatch, n: int) -> tuple[Data, int, list[Run]]:
-    """Copy the C batch of ``n`` datagrams out into Python objects."""
-    nruns = batch.info[0]
-    info = ffi.unpack(batch.info, 1 + n + nruns)
-    ends = info[1:n + 1]
-    total = ends[-1]
-    size = total + _KEY_SIZE * nruns
-    # Slicing either gives bytes.  Small datagrams: one copy into a bytes
-    # object, whose slices are cheaper.  Large ones: slices straight from the
-    # C buffer, saving a copy of every payload.
-    data = ffi.unpack(batch.data, size) if total <= _COPY_MAX * n else ffi.buffer(batch.data, size)
-    if nruns == 1:
-        return data, 0, [(batch.sender(data[total:]), ends)]
+def _unpack(batch: _LoopBatch, n: int) -> list[Run]:
+    """The batch of ``n`` datagrams just read, as runs of bytes objects."""
+    # The payloads, then one raw sender address per run (see _batch.c).
+    fmt = ffi.string(batch.format)
+    items = (batch.unpackers.get(fmt) or batch.unpacker(fmt))(batch.buffer)
+    keys = items[n:]
+    if len(keys) == 1:
+        return [(batch.sender(keys[0]), items[:n])]
     known = batch.senders.get
     runs = []
-    first, at = 0, total
-    for last in info[n + 1:]:
-        key = data[at:at + _KEY_SIZE]
-        runs.append((known(key) or batch.sender(key), ends[first:last]))
-        first, at = last, at + _KEY_SIZE
-    return data, 0, runs
+    first = 0
+    for key, last in zip(keys, ffi.unpack(batch.info, len(keys)), strict=True):
+        runs.append((known(key) or batch.sender(key), items[first:last]))
+        first = last
+    return runs

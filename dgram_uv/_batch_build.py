@@ -25,10 +25,11 @@ ffibuilder.cdef(
     struct dgram_uv_batch *dgram_uv_batch_new(int slots, int budget);
     void dgram_uv_batch_free(struct dgram_uv_batch *b);
     char *dgram_uv_batch_data(struct dgram_uv_batch *b);
+    size_t dgram_uv_batch_size(struct dgram_uv_batch *b);
     uint32_t *dgram_uv_batch_info(struct dgram_uv_batch *b);
+    char *dgram_uv_batch_format(struct dgram_uv_batch *b);
     int dgram_uv_recv(struct dgram_uv_batch *b, int fd);
     int dgram_uv_epoll_forget(int epfd, int fd);
-    #define DGRAM_UV_KEY_SIZE 28
     """
 )
 
