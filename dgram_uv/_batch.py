@@ -26,6 +26,7 @@ Exception (KeyboardInterrupt, SystemExit), which goes to pyuv as it is.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -39,6 +40,7 @@ from ._defer import call_later, report_exception
 from ._resolve import FAMILY_NAMES
 
 if TYPE_CHECKING:
+    from ._receive import Receiver
     from ._socket import Socket
 
 try:
@@ -131,7 +133,8 @@ def _loop_batch(loop: pyuv.Loop) -> _LoopBatch:
 class BatchReceiver:
     """Reads for one socket; the interface of _receive.PyuvReceiver."""
 
-    __slots__ = ("_batch", "_closed", "_fd", "_pending", "_poll", "_reading", "_ref", "_sock")
+    __slots__ = ("_batch", "_closed", "_fallback", "_fd", "_pending", "_poll", "_reading", "_ref",
+                 "_sock")
 
     def __init__(self, sock: Socket) -> None:
         self._sock = sock
@@ -143,15 +146,31 @@ class BatchReceiver:
         self._ref = True
         # The rest of a batch cut short by stop().
         self._pending: list[Run] | None = None
+        # pyuv's own reading, when there was no descriptor left for the dup.
+        self._fallback: Receiver | None = None
 
     def start(self) -> None:
         """Begin reading; idempotent."""
+        if self._fallback is not None:
+            self._fallback.start()
+            return
         if self._reading or self._closed:
             return
         loop = self._sock._loop
         if self._poll is None:
             self._batch = _loop_batch(loop)
-            fd = os.dup(self._sock._handle.fileno())
+            try:
+                fd = os.dup(self._sock._handle.fileno())
+            except OSError as exc:
+                if exc.errno not in (errno.EMFILE, errno.ENFILE):
+                    raise
+                # The dup doubles the descriptors per socket; at the limit,
+                # read through pyuv instead: slower, the same events.
+                from ._receive import PyuvReceiver
+
+                self._fallback = PyuvReceiver(self._sock)
+                self._fallback.start()
+                return
             try:
                 poll = pyuv.Poll(loop, fd)
             except BaseException:
@@ -168,7 +187,9 @@ class BatchReceiver:
 
     def stop(self) -> None:
         """Stop reading; idempotent.  The socket stays bound; start() may follow."""
-        if self._reading:
+        if self._fallback is not None:
+            self._fallback.stop()
+        elif self._reading:
             self._reading = False
             self._poll.stop()  # type: ignore[union-attr]
 
@@ -182,6 +203,8 @@ class BatchReceiver:
         self._closed = True
         self._reading = False
         self._pending = None
+        if self._fallback is not None:
+            self._fallback.close()
         poll, self._poll = self._poll, None
         if poll is not None:
             poll.close()

@@ -543,3 +543,28 @@ def test_closed_receiver_leaves_no_epoll_registration(loop, sock: FakeSock) -> N
     keep_alive.close()
     sock._handle.close()
     src.close()
+
+
+def test_out_of_descriptors_falls_back_to_pyuv(loop, sock: FakeSock, monkeypatch) -> None:
+    def no_dup(_fd: int) -> int:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(_batch.os, "dup", no_dup)
+    receiver = BatchReceiver(sock)
+    receiver.start()
+    monkeypatch.undo()
+    assert receiver._poll is None and receiver._fallback is not None
+    src = sender()
+    src.sendto(b"still", sock.address)
+    assert run_until(loop, lambda: len(sock.received) == 1)
+    receiver.stop()
+    src.sendto(b"later", sock.address)
+    run_for(loop, 0.05)
+    assert len(sock.received) == 1
+    receiver.start()
+    assert run_until(loop, lambda: len(sock.received) == 2)
+    assert [m for m, _ in sock.received] == [b"still", b"later"]
+    assert sock.received[0][1]["port"] == src.getsockname()[1]
+    receiver.close()
+    sock._handle.close()
+    src.close()
