@@ -30,14 +30,18 @@ ffibuilder.cdef(
     char *dgram_uv_batch_format(struct dgram_uv_batch *b);
     int dgram_uv_recv(struct dgram_uv_batch *b, int fd);
     int dgram_uv_epoll_forget(int epfd, int fd);
+    int dgram_uv_sendmmsg(int fd, const char *data, const uint32_t *lens,
+                          const char *names, int namelen, int count);
     """
 )
 
 # cffi runs this file with exec() and a __file__ relative to setup.py's
 # directory; the C source sits next to it.
 _here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(_here, "_batch.c"), encoding="utf-8") as _f:
-    _source = _f.read()
+_source = ""
+for _name in ("_batch.c", "_sendmany.c"):  # _sendmany.c: batched sending
+    with open(os.path.join(_here, _name), encoding="utf-8") as _f:
+        _source += _f.read()
 
 ffibuilder.set_source("dgram_uv._batch_c", _source)
 

@@ -14,6 +14,7 @@ Set ``DGRAM_UV_RECEIVER=pyuv`` in the environment to force the fallback.
 from __future__ import annotations
 
 import os
+import resource
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._resolve import FAMILY_NAMES
@@ -67,9 +68,23 @@ class PyuvReceiver:
                 fn(data, rinfo)
 
 
+def _descriptor_to_spare(fd: int) -> bool:
+    """Whether a socket with descriptor ``fd`` may take a second one.
+
+    The batch receiver reads through a dup() of the socket's descriptor.  So
+    that dups never take more than half of the descriptors the process may
+    open, sockets whose own descriptor lies in the upper half read through
+    pyuv instead: 10,000 sockets then fit under a limit of 20,000.
+    """
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft == resource.RLIM_INFINITY or fd < soft // 2
+
+
 def make_receiver(sock: Socket) -> Receiver:
-    """The batch receiver where the helper is built, else the pyuv one."""
-    if os.environ.get("DGRAM_UV_RECEIVER", "") != "pyuv":
+    """The batch receiver where the helper is built (and a descriptor can be
+    spared), else the pyuv one."""
+    if (os.environ.get("DGRAM_UV_RECEIVER", "") != "pyuv"
+            and _descriptor_to_spare(sock._handle.fileno())):
         try:
             from ._batch import AVAILABLE, BatchReceiver
         except ImportError:

@@ -93,7 +93,10 @@ class Socket(Emitter):
         self._loop = loop
         self._family = family
         self._options = options
-        self._handle = pyuv.UDP(loop, family)
+        try:
+            self._handle = pyuv.UDP(loop, family)
+        except pyuv.error.UDPError as exc:  # EMFILE, ...
+            raise DgramOSError(uv_status_of(exc), "socket") from None
         self._bind_state = UNBOUND
         self._connect_state = DISCONNECTED
         self._peer: tuple[str, int] | None = None

@@ -95,15 +95,17 @@ def receiver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def descriptors_per_socket(loop: Loop) -> int:
-    """How many descriptors one bound, reading socket holds (the batch
-    receiver reads through a dup() of the socket's descriptor)."""
+    """How many descriptors one bound, reading socket holds at the least: one.
+    (The batch receiver reads through a dup() of it, but when descriptors run
+    out a socket falls back to reading through pyuv on its own descriptor.)"""
     before = open_fds()
     sock = dgram_uv.createSocket("udp4", loop=loop)
     sock.bind(0, "127.0.0.1")
     used = open_fds() - before
     sock.close()
     run_for(loop, 0.01)
-    return used
+    assert used in (1, 2)
+    return 1
 
 
 @pytest.fixture

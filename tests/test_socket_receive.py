@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import pytest
@@ -172,3 +173,37 @@ def test_close_from_a_listener_stops_delivery(loop, receiver_kind: str) -> None:
     run_for(loop, 0.1)
     assert got == [b"%d" % i for i in range(6)]
     client.close()
+
+
+
+def test_sockets_in_the_upper_half_of_the_descriptor_limit_read_through_pyuv(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import dgram_uv._receive as receive
+
+    monkeypatch.setattr(receive.resource, "getrlimit", lambda _which: (1000, 4096))
+    assert receive._descriptor_to_spare(499)
+    assert not receive._descriptor_to_spare(500)
+    monkeypatch.setattr(receive.resource, "getrlimit",
+                        lambda _which: (receive.resource.RLIM_INFINITY,) * 2)
+    assert receive._descriptor_to_spare(10**6)
+
+
+def test_out_of_descriptors_falls_back_to_the_pyuv_receiver(
+        loop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the batch receiver cannot get its second descriptor (EMFILE), the
+    socket still binds and receives, through pyuv on its own descriptor."""
+    batch = pytest.importorskip("dgram_uv._batch")
+    if not batch.AVAILABLE:
+        pytest.skip("the batch receiver's helper is not built")
+
+    def no_more_descriptors(_fd: int) -> int:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(batch.os, "dup", no_more_descriptors)
+    got: list[bytes] = []
+    s = dgram_uv.createSocket("udp4", lambda m, r: got.append(m), loop=loop)
+    s.bind(0, "127.0.0.1")
+    assert type(s._receiver._fallback) is PyuvReceiver
+    dgram_uv.createSocket("udp4", loop=loop).send(b"still here", s.address()["port"])
+    assert run_until(loop, lambda: got == [b"still here"])
+    s.close()
