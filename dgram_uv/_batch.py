@@ -30,6 +30,7 @@ import errno
 import os
 import socket
 import sys
+import warnings
 from collections.abc import Callable
 from struct import Struct
 from typing import TYPE_CHECKING, Any
@@ -43,12 +44,18 @@ if TYPE_CHECKING:
     from ._receive import Receiver
     from ._socket import Socket
 
+_ABI = 2  # DGRAM_UV_BATCH_ABI of the _batch.c this file goes with
+
 try:
     from ._batch_c import ffi, lib
 except ImportError:  # not built (no compiler at install time, or not Linux)
     AVAILABLE = False
 else:
-    AVAILABLE = True
+    AVAILABLE = getattr(lib, "DGRAM_UV_BATCH_ABI", None) == _ABI
+    if not AVAILABLE:
+        warnings.warn("dgram_uv._batch_c is a stale build (rebuild: pip install -e . or "
+                      "make install); reading through pyuv instead", RuntimeWarning,
+                      stacklevel=2)
 
 # Datagrams per recvmmsg call, and so per wake-up.  Each slot is 64 KiB of
 # address space, of which a small datagram makes one page resident.  256

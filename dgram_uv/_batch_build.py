@@ -30,6 +30,7 @@ ffibuilder.cdef(
     char *dgram_uv_batch_format(struct dgram_uv_batch *b);
     int dgram_uv_recv(struct dgram_uv_batch *b, int fd);
     int dgram_uv_epoll_forget(int epfd, int fd);
+    #define DGRAM_UV_BATCH_ABI ...
     int dgram_uv_sendmmsg(int fd, const char *data, const uint32_t *lens,
                           const char *names, int namelen, int count);
     """
