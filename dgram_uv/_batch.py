@@ -39,6 +39,7 @@ import pyuv
 
 from ._defer import call_later, report_exception
 from ._resolve import FAMILY_NAMES
+from ._sendmany import SendBatch, loop_batch
 
 if TYPE_CHECKING:
     from ._receive import Receiver
@@ -141,7 +142,7 @@ class BatchReceiver:
     """Reads for one socket; the interface of _receive.PyuvReceiver."""
 
     __slots__ = ("_batch", "_closed", "_fallback", "_fd", "_pending", "_poll", "_reading", "_ref",
-                 "_sock")
+                 "_sends", "_sock")
 
     def __init__(self, sock: Socket) -> None:
         self._sock = sock
@@ -155,6 +156,7 @@ class BatchReceiver:
         self._pending: list[Run] | None = None
         # pyuv's own reading, when there was no descriptor left for the dup.
         self._fallback: Receiver | None = None
+        self._sends: SendBatch | None = None
 
     def start(self) -> None:
         """Begin reading; idempotent."""
@@ -166,6 +168,7 @@ class BatchReceiver:
         loop = self._sock._loop
         if self._poll is None:
             self._batch = _loop_batch(loop)
+            self._sends = loop_batch(loop)
             try:
                 fd = os.dup(self._sock._handle.fileno())
             except OSError as exc:
@@ -255,6 +258,19 @@ class BatchReceiver:
             self._deliver(runs)
 
     def _deliver(self, runs: list[Run]) -> None:
+        """Emit the runs with the loop's sends held, so that replies made by
+        the listeners go out together (see _sendmany.py)."""
+        sends = self._sends
+        if sends is None:
+            self._emit(runs)
+            return
+        sends.hold()
+        try:
+            self._emit(runs)
+        finally:
+            sends.release()
+
+    def _emit(self, runs: list[Run]) -> None:
         """Emit 'message' for each datagram of each run."""
         listeners = self._sock._events.get  # asked anew per datagram: they may change
         for k, (template, msgs) in enumerate(runs):

@@ -568,3 +568,29 @@ def test_out_of_descriptors_falls_back_to_pyuv(loop, sock: FakeSock, monkeypatch
     receiver.close()
     sock._handle.close()
     src.close()
+
+
+def test_listeners_run_with_the_loops_sends_held(loop, sock: FakeSock,
+                                                 receiver: BatchReceiver) -> None:
+    from dgram_uv._sendmany import loop_batch
+
+    sends = loop_batch(loop)
+    if sends is None:
+        pytest.skip("no send batching without the helper")
+    depths: list[int] = []
+
+    def listener(msg: bytes, _rinfo: dict[str, Any]) -> None:
+        depths.append(sends.depth)
+        if msg == b"boom":
+            raise ValueError(msg)
+
+    sock.on(listener)
+    src = sender()
+    for p in (b"a", b"boom", b"b"):
+        src.sendto(p, sock.address)
+    receiver.start()
+    assert run_until(loop, lambda: len(depths) == 3)
+    assert depths == [1, 1, 1]  # one window around the whole batch
+    assert sends.depth == 0  # closed again, exception or not
+    loop.errors[:] = []
+    src.close()
