@@ -12,7 +12,8 @@ per-loop cache.
 
 One poll callback makes one recvmmsg call, so a busy socket gets at most
 ``SLOTS`` datagrams (fewer when they are large) per wake-up and cannot starve
-the rest of the loop.
+the rest of the loop.  The listeners of a batch run with the loop's sends
+held, so that their replies go out together (_sendmany.py).
 
 Stopping in the middle of a batch (a listener calls recvStop() or close()):
 as in libuv, no datagram is delivered after the call returns; the check is
