@@ -1,0 +1,135 @@
+"""Batched sending: sends made while dgram_uv runs user code go out together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import dgram_uv
+import dgram_uv._socket as socket_module
+from conftest import run_until
+from dgram_uv import DgramOSError
+from dgram_uv._defer import call_later
+from dgram_uv._sendmany import AVAILABLE, sockaddr
+
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason="the compiled helper is not built")
+
+
+@pytest.fixture
+def sendmmsg_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the datagrams of each sendmmsg call the socket makes."""
+    calls: list[int] = []
+    real = socket_module.sendmmsg
+
+    def counting(fd: int, payloads: list[bytes], addrs: list[bytes], first: int) -> int:
+        calls.append(len(payloads) - first)
+        return real(fd, payloads, addrs, first)
+
+    monkeypatch.setattr(socket_module, "sendmmsg", counting)
+    return calls
+
+
+def pair(loop, kind: str = "udp4", host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+    got: list[bytes] = []
+    rx = dgram_uv.createSocket({"type": kind, "recvBufferSize": 4 << 20},
+                               lambda m, r: got.append(m), loop=loop).bind(0, host)
+    tx = dgram_uv.createSocket(kind, loop=loop).bind(0, host)
+    return rx, tx, got
+
+
+@pytest.mark.parametrize(("kind", "host"), [("udp4", "127.0.0.1"), ("udp6", "::1")])
+def test_sends_from_deferred_calls_go_out_in_one_call_in_order(loop, sendmmsg_calls, kind: str,
+                                                               host: str) -> None:
+    rx, tx, got = pair(loop, kind, host)
+    port = rx.address()["port"]
+    done: list[object] = []
+
+    def burst() -> None:
+        for i in range(100):
+            tx.send(b"%d" % i, port, host, done.append)
+
+    call_later(loop, burst)
+    assert run_until(loop, lambda: len(got) == 100 and len(done) == 100)
+    assert got == [b"%d" % i for i in range(100)]
+    assert done == [None] * 100
+    assert sendmmsg_calls == [100]
+    rx.close()
+    tx.close()
+
+
+def test_replies_from_listeners_are_batched(loop, sendmmsg_calls) -> None:
+    echo = dgram_uv.createSocket({"type": "udp4", "recvBufferSize": 4 << 20}, loop=loop)
+    echo.on("message", lambda m, r: echo.send(m, r["port"], r["address"]))
+    echo.bind(0, "127.0.0.1")
+    client = dgram_uv.createSocket({"type": "udp4", "recvBufferSize": 4 << 20}, loop=loop)
+    replies: list[bytes] = []
+    client.on("message", lambda m, r: replies.append(m)).bind(0, "127.0.0.1")
+    for i in range(200):
+        client.send(b"%d" % i, echo.address()["port"])
+    assert run_until(loop, lambda: len(replies) == 200)
+    assert replies == [b"%d" % i for i in range(200)]
+    assert max(sendmmsg_calls, default=0) > 1  # several replies shared a call
+    echo.close()
+    client.close()
+
+
+def test_a_failing_datagram_in_a_batch_fails_alone(loop, sendmmsg_calls) -> None:
+    rx, tx, got = pair(loop)
+    port = rx.address()["port"]
+    results: list[Any] = []
+
+    def burst() -> None:
+        tx.send(b"before", port, "127.0.0.1", results.append)
+        tx.send(b"x" * 70000, port, "127.0.0.1", results.append)
+        tx.send(b"after", port, "127.0.0.1", results.append)
+
+    call_later(loop, burst)
+    assert run_until(loop, lambda: len(results) == 3 and len(got) == 2)
+    assert got == [b"before", b"after"]
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], DgramOSError) and results[1].code == "EMSGSIZE"
+    assert results[1].syscall == "send" and results[1].port == port
+    rx.close()
+    tx.close()
+
+
+def test_close_in_the_window_sends_what_came_before(loop, sendmmsg_calls) -> None:
+    rx, tx, got = pair(loop)
+    port = rx.address()["port"]
+    results: list[Any] = []
+
+    def burst() -> None:
+        for i in range(3):
+            tx.send(b"%d" % i, port, "127.0.0.1", results.append)
+        tx.close()
+
+    call_later(loop, burst)
+    assert run_until(loop, lambda: len(results) == 3 and len(got) == 3)
+    assert got == [b"0", b"1", b"2"] and results == [None] * 3
+    rx.close()
+
+
+def test_option_changes_in_the_window_apply_after_earlier_sends(loop, sendmmsg_calls) -> None:
+    rx, tx, got = pair(loop)
+    port = rx.address()["port"]
+
+    def burst() -> None:
+        tx.send(b"a", port)
+        tx.send(b"b", port)
+        tx.setTTL(5)  # the held sends go out first, under the old TTL
+        tx.send(b"c", port)
+
+    call_later(loop, burst)
+    assert run_until(loop, lambda: len(got) == 3)
+    assert got == [b"a", b"b", b"c"]
+    assert sendmmsg_calls[0] == 2
+    rx.close()
+    tx.close()
+
+
+def test_sockaddr_encoding() -> None:
+    v4 = sockaddr("127.0.0.1", 0x1234)
+    assert len(v4) == 16 and v4[2:4] == b"\x12\x34" and v4[4:8] == bytes([127, 0, 0, 1])
+    v6 = sockaddr("::1", 80)
+    assert len(v6) == 28 and v6[2:4] == b"\x00\x50" and v6[8:24] == bytes(15) + b"\x01"
