@@ -10,7 +10,10 @@ PYUV_COMPAT := $(abspath build-support/pyuv_compat.h)
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py build-support/pyuv_compat.h
+# The compiled helper is rebuilt (pip install -e) whenever its C or build file changes.
+HELPER_SOURCES := dgram_uv/_batch.c dgram_uv/_sendmany.c dgram_uv/_batch_build.py
+
+$(VENV)/.installed: pyproject.toml setup.py build-support/pyuv_compat.h $(HELPER_SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel cffi
 	CPPFLAGS="-include $(PYUV_COMPAT)" $(PY) -m pip install -q --no-binary pyuv "pyuv==1.4.0"
