@@ -4,9 +4,10 @@ dgram_uv calls user code in loops of its own: the 'message' listeners of a
 batch of received datagrams, and the deferred calls of a loop iteration
 (send callbacks among them).  While such a window is open, sends are held
 per loop; when it closes they go out together, one sendmmsg call for each run
-of sends from the same socket, instead of one system call each.  A send made
-outside any window (a timer, top-level code) goes straight out with
-try_send, so no send ever waits for a batch that is not already being made.
+of sends from the same socket, instead of one system call each.  The first
+send of a window goes straight out (try_send), so a lone reply, as in a
+request-response exchange, pays nothing for batching; so does every send made
+outside a window (a timer, top-level code).
 
 Only what the socket needs is here: the per-loop queue, the window count,
 and the encoding of destinations.  Sending, and reporting results, is the
@@ -41,14 +42,18 @@ Held = tuple["Socket", bytes, str, int, Any]
 class SendBatch:
     """The held sends of one loop, and how many windows are open."""
 
-    __slots__ = ("depth", "held")
+    __slots__ = ("depth", "held", "opened")
 
     def __init__(self) -> None:
         self.depth = 0
         self.held: list[Held] = []
+        self.opened = False  # a send went straight out in this window
 
     def hold(self) -> None:
-        """Open a window: sends are held until the matching release()."""
+        """Open a window: sends after its first are held until the
+        matching release()."""
+        if not self.depth:
+            self.opened = False
         self.depth += 1
 
     def release(self) -> None:

@@ -216,12 +216,14 @@ class Socket(Emitter):
         # This runs for every datagram sent: checks are inlined where it pays.
         if self._bind_state is CLOSED:
             raise misuse("ERR_SOCKET_DGRAM_NOT_RUNNING")
-        require(data, "msg")
+        if data is MISSING:
+            require(data, "msg")
         # The callback comes back callable or None (that is how it is told apart).
         data, port, host, callback = normalize_send(data, args, keywords)
         if self._connect_state is DISCONNECTED:
-            port = check_port(port, allow_zero=False)
-            host = check_host(host) or LOOPBACK[self._family]
+            if type(port) is not int or not 0 < port < 65536:
+                port = check_port(port, allow_zero=False)  # raises the coded error
+            host = LOOPBACK[self._family] if host is None else check_host(host)
         elif port is not None or host is not None:
             raise misuse("ERR_SOCKET_DGRAM_IS_CONNECTED")
         self._idle_seen = True
@@ -272,11 +274,13 @@ class Socket(Emitter):
 
     def _send_now(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
         batch = self._send_batch
-        if batch is not None and batch.depth and literal_family(host) == self._family:
-            # dgram_uv is running user code in a loop: send with the others
-            # when it returns (see _sendmany.py).
-            batch.held.append((self, data, host, port, callback))
-            return
+        if batch is not None and batch.depth:
+            # dgram_uv is running user code in a loop: after the first, sends
+            # go out with the others when it returns (see _sendmany.py).
+            if batch.opened and literal_family(host) == self._family:
+                batch.held.append((self, data, host, port, callback))
+                return
+            batch.opened = True
         self._send_direct(data, host, port, callback)
 
     def _send_direct(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
