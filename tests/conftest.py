@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import pyuv
 
+from subprocs import Proc
+
 
 class Loop(pyuv.Loop):
     """A pyuv loop that records what reaches its excepthook."""
@@ -40,6 +42,15 @@ def loop() -> Iterator[Loop]:
     run_for(lp, 0.05)
     errors = lp.errors
     assert not errors, f"exceptions reached loop.excepthook: {errors!r}"
+
+
+@pytest.fixture
+def procs() -> Iterator[list[Proc]]:
+    """Processes a test starts (tests/subprocs.py); killed at the end if still running."""
+    started: list[Proc] = []
+    yield started
+    for proc in started:
+        proc.kill()
 
 
 def run_until(loop: pyuv.Loop, predicate: Callable[[], bool], timeout: float = 3.0) -> bool:
@@ -69,6 +80,18 @@ def run_for(loop: pyuv.Loop, seconds: float) -> None:
     loop.run(pyuv.UV_RUN_DEFAULT)
     stopper.close()
     loop.run(pyuv.UV_RUN_NOWAIT)
+
+
+def show(request: pytest.FixtureRequest, text: str) -> None:
+    """Write ``text`` to the terminal past output capturing (the figures a
+    run is asked to report)."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is None or reporter is None:
+        print(text)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(text)
 
 
 def open_fds() -> int:

@@ -15,19 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_cli import TIMEOUT, Proc
+
+from subprocs import TIMEOUT, Proc
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 EXIT_SKIPPED = 77  # multicast_chat.py: the system refused multicast
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.kill()
 
 
 def start(procs: list[Proc], script: str, *args: str) -> Proc:

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 import dgram_uv
-from conftest import Loop, open_fds, run_for, run_until
+from conftest import Loop, open_fds, run_for, run_until, show
 from dgram_uv import DgramError, Socket
 
 SOCKETS = 4
@@ -248,18 +248,6 @@ def test_seeded_interleavings(block: int) -> None:
             world.finish()
         except AssertionError as exc:
             raise AssertionError(f"seed {seed}: {exc}") from exc
-
-
-def show(request: pytest.FixtureRequest, text: str) -> None:
-    """Write ``text`` to the terminal past output capturing (the figures a
-    run is asked to report)."""
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if capture is None or reporter is None:
-        print(text)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(text)
 
 
 @pytest.fixture(scope="module", autouse=True)

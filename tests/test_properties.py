@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import dgram_uv
-from conftest import Loop, run_until
+from conftest import Loop, run_until, show
 from dgram_uv import DgramError, Emitter, Socket
 
 EXAMPLES = int(os.environ.get("DGRAM_UV_EXAMPLES", "120"))
@@ -221,18 +221,6 @@ def bench(loop: Loop) -> Iterator[Bench]:
     b = Bench(loop)
     yield b
     b.peer.close()
-
-
-def show(request: pytest.FixtureRequest, text: str) -> None:
-    """Write ``text`` to the terminal past output capturing (the figures a
-    run is asked to report)."""
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if capture is None or reporter is None:
-        print(text)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(text)
 
 
 @pytest.fixture(scope="module", autouse=True)
