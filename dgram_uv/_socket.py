@@ -100,6 +100,7 @@ class Socket(Emitter):
         self._bind_state = UNBOUND
         self._connect_state = DISCONNECTED
         self._peer: tuple[str, int] | None = None
+        self._connect_attempt: tuple[Any] | None = None  # (callback,) of a pending connect
         self._want_receive = False  # bind/recvStart asked for reading, recvStop did not
         self._receiver = make_receiver(self)
         self._queue: list[_QueuedSend] | None = None  # None: send at once
@@ -187,6 +188,15 @@ class Socket(Emitter):
         if self._bind_state is BINDING:
             self._bind_state = next_bind_state(self._bind_state, "bind_failed")
         self._want_receive = False
+        if self._connect_state is CONNECTING and self._connect_attempt is not None:
+            # A connect waiting for this bind fails with it (its callback gets
+            # the error; with none, the one 'error' below reports both).
+            callback = self._connect_attempt[0]
+            self._connect_state = next_connect_state(self._connect_state, "connect_failed")
+            self._connect_attempt = None
+            if callback is not None and callback in self.listeners("connect"):
+                self.removeListener("connect", callback)
+                call_later(self._loop, callback, err)
         waiting, self._queue = self._queue or [], None
         for item in waiting:
             self._send_failed(item.callback, err)
@@ -391,12 +401,15 @@ class Socket(Emitter):
         self._connect_state = next_connect_state(self._connect_state, "connect")
         if callback is not None:
             self.once("connect", callback)
+        # This attempt, so that a late lookup or 'listening' of an attempt that
+        # already failed cannot complete a later one.
+        attempt = self._connect_attempt = (callback,)
         self._bind_implicitly()
         if self._queue is None:
             self._queue = []  # sends wait until connected
 
         def connect_to(address: str | None, status: int) -> None:
-            if self._bind_state is CLOSED or self._connect_state is not CONNECTING:
+            if self._bind_state is CLOSED or self._connect_attempt is not attempt:
                 return
             if address is None:
                 self._connect_failed(DgramOSError(status, "getaddrinfo", host, port), callback)
@@ -433,12 +446,11 @@ class Socket(Emitter):
             self.once("listening", lambda: then(address, status))
         elif self._bind_state is BOUND:
             then(address, status)
-        elif self._bind_state is UNBOUND and self._connect_state is CONNECTING:
-            # The implicit bind failed (already emitted); the connect fails with it.
-            self._connect_failed(DgramOSError(-errno.EBADF, "connect", address), None)
+        # UNBOUND: the bind failed, and the connect with it (see _bind_failed).
 
     def _connect_failed(self, err: DgramOSError, callback: Any) -> None:
         self._connect_state = next_connect_state(self._connect_state, "connect_failed")
+        self._connect_attempt = None
         waiting, self._queue = self._queue or [], None
         for item in waiting:
             self._send_failed(item.callback, err)

@@ -101,3 +101,24 @@ def test_connect_errors(loop) -> None:
     with pytest.raises(DgramStateError) as info:
         s.connect(9)
     assert info.value.code == "ERR_SOCKET_DGRAM_NOT_RUNNING"
+
+
+def test_connect_waiting_for_a_failed_bind_fails_with_it(loop) -> None:
+    taken = dgram_uv.createSocket("udp4", loop=loop).bind(0, "127.0.0.1")
+    s = dgram_uv.createSocket("udp4", loop=loop)
+    errors: list[object] = []
+    results: list[object] = []
+    s.on("error", errors.append)
+    s.bind(taken.address()["port"], "localhost")  # resolves, then EADDRINUSE
+    s.connect(taken.address()["port"], "127.0.0.1", lambda err=None: results.append(err))
+    assert run_until(loop, lambda: bool(errors) and bool(results))
+    assert isinstance(results[0], DgramOSError) and results[0].code == "EADDRINUSE"
+    assert errors[0] is results[0]
+    with pytest.raises(DgramStateError):
+        s.remoteAddress()
+    connected: list[bool] = []
+    s.connect(taken.address()["port"], "127.0.0.1", lambda: connected.append(True))
+    assert run_until(loop, lambda: connected == [True])  # a new attempt works
+    assert s.remoteAddress()["port"] == taken.address()["port"]
+    s.close()
+    taken.close()
