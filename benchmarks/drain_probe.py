@@ -216,7 +216,10 @@ def run_pyuv(count: int, size: int, senders: int) -> float:
         loop.run()
 
 
-def run_api(count: int, size: int, senders: int, receiver: str) -> float:
+def run_api(count: int, size: int, senders: int, receiver: str, *,
+            second_listener: bool = False, idle_timeout: bool = False) -> float:
+    """The public API; optionally with a second 'message' listener (which
+    only counts) or with setTimeout on, to show what each costs."""
     import dgram_uv
 
     os.environ["DGRAM_UV_RECEIVER"] = receiver
@@ -230,11 +233,18 @@ def run_api(count: int, size: int, senders: int, receiver: str) -> float:
         ports += rinfo["port"]
 
     sock = dgram_uv.createSocket("udp4", on_message, loop=loop)
+    seen = [0]
+    if second_listener:
+        sock.on("message", lambda _msg, _rinfo: seen.__setitem__(0, seen[0] + 1))
+    if idle_timeout:
+        sock.setTimeout(60_000)
     sock.bind(0, "127.0.0.1")
     enlarge_rcvbuf(sock._handle.fileno())
     try:
         result = run_loop(loop, sock.address()["port"], count, size, senders, lambda: n)
         check_sums(nbytes, ports, count, size)
+        if second_listener and seen[0] != count:
+            raise SystemExit(f"the second listener heard {seen[0]} of {count}")
         return result
     finally:
         sock.close()
@@ -247,7 +257,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--senders", type=int, default=1)
-    parser.add_argument("--only", default="c,pyuv,api,api-pyuv")
+    parser.add_argument("--only", default="c,pyuv,api,api-pyuv",
+                        help="comma separated: c, pyuv, api, api-pyuv, api-2nd, api-timeout")
     parser.add_argument("--slots", type=int, help="BatchReceiver's datagrams per recvmmsg")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--budget", type=int, help="BatchReceiver's payload bytes per read")
@@ -269,6 +280,10 @@ def main() -> None:
         "pyuv": lambda: run_pyuv(args.count, args.size, args.senders),
         "api": lambda: run_api(args.count, args.size, args.senders, "batch"),
         "api-pyuv": lambda: run_api(args.count, args.size, args.senders, "pyuv"),
+        "api-2nd": lambda: run_api(args.count, args.size, args.senders, "batch",
+                                   second_listener=True),
+        "api-timeout": lambda: run_api(args.count, args.size, args.senders, "batch",
+                                       idle_timeout=True),
     }
     names = args.only.split(",")
     results: dict[str, list[float]] = {name: [] for name in names}
