@@ -109,10 +109,14 @@ class Socket(Emitter):
         self._idle = IdleTimeout(self)
         self._timeout_callback: Callable[[], Any] | None = None
         self._close_emitted = False
-        for key, setter in (("recvBufferSize", self.setRecvBufferSize),
-                            ("sendBufferSize", self.setSendBufferSize)):
-            if key in options:
-                setter(options[key])
+        try:
+            for key, setter in (("recvBufferSize", self.setRecvBufferSize),
+                                ("sendBufferSize", self.setSendBufferSize)):
+                if key in options:
+                    setter(options[key])
+        except DgramError:
+            self.close()  # no half-made socket keeps a descriptor
+            raise
 
     def __repr__(self) -> str:
         return f"<dgram_uv.Socket {FAMILY_NAMES[self._family]} {self._bind_state.value}>"

@@ -120,3 +120,15 @@ def test_create_socket_rejects_bad_arguments() -> None:
         dgram_uv.createSocket("udp4", "not callable")
     with pytest.raises(dgram_uv.DgramTypeError):
         dgram_uv.createSocket("udp4", loop="not a loop")
+
+
+def test_a_failed_option_at_creation_leaves_no_descriptor(loop, monkeypatch) -> None:
+    def refuse(self, size):  # type: ignore[no-untyped-def]
+        raise dgram_uv.DgramOSError(-12, "setRecvBufferSize")  # ENOMEM
+
+    monkeypatch.setattr(dgram_uv.Socket, "setRecvBufferSize", refuse)
+    before = open_fds()
+    with pytest.raises(dgram_uv.DgramOSError):
+        dgram_uv.createSocket({"type": "udp4", "recvBufferSize": 1 << 20}, loop=loop)
+    run_for(loop, 0.05)
+    assert open_fds() == before
