@@ -192,14 +192,11 @@ class Socket(Emitter):
         if self._bind_state is BINDING:
             self._bind_state = next_bind_state(self._bind_state, "bind_failed")
         self._want_receive = False
-        if self._connect_state is CONNECTING and self._connect_attempt is not None:
+        if self._connect_state is CONNECTING:
             # A connect waiting for this bind fails with it (its callback gets
             # the error; with none, the one 'error' below reports both).
-            callback = self._connect_attempt[0]
-            self._connect_state = next_connect_state(self._connect_state, "connect_failed")
-            self._connect_attempt = None
-            if callback is not None and callback in self.listeners("connect"):
-                self.removeListener("connect", callback)
+            callback = self._end_connect_attempt()
+            if callback is not None:
                 call_later(self._loop, callback, err)
         waiting, self._queue = self._queue or [], None
         for item in waiting:
@@ -416,11 +413,11 @@ class Socket(Emitter):
             if self._bind_state is CLOSED or self._connect_attempt is not attempt:
                 return
             if address is None:
-                self._connect_failed(DgramOSError(status, "getaddrinfo", host, port), callback)
+                self._connect_failed(DgramOSError(status, "getaddrinfo", host, port))
                 return
             if literal_family(address) != self._family:
                 err = DgramOSError(-errno.EAFNOSUPPORT, "connect", address, port)
-                self._connect_failed(err, callback)
+                self._connect_failed(err)
                 return
             self._flush_held()
             try:
@@ -430,7 +427,7 @@ class Socket(Emitter):
                     peer = sock.getpeername()
             except OSError as exc:
                 err = DgramOSError(-(exc.errno or errno.EINVAL), "connect", address, port)
-                self._connect_failed(err, callback)
+                self._connect_failed(err)
                 return
             self._peer = (peer[0], peer[1])
             self._connect_state = next_connect_state(self._connect_state, "connected")
@@ -452,14 +449,23 @@ class Socket(Emitter):
             then(address, status)
         # UNBOUND: the bind failed, and the connect with it (see _bind_failed).
 
-    def _connect_failed(self, err: DgramOSError, callback: Any) -> None:
+    def _end_connect_attempt(self) -> Callable[..., Any] | None:
+        """A pending connect failed: back to disconnected.  Returns its
+        callback, taken off 'connect', for the caller to hand the error to."""
+        attempt, self._connect_attempt = self._connect_attempt, None
         self._connect_state = next_connect_state(self._connect_state, "connect_failed")
-        self._connect_attempt = None
+        callback = attempt[0] if attempt else None
+        if callback is None or callback not in self.listeners("connect"):
+            return None
+        self.removeListener("connect", callback)
+        return callback
+
+    def _connect_failed(self, err: DgramOSError) -> None:
+        callback = self._end_connect_attempt()
         waiting, self._queue = self._queue or [], None
         for item in waiting:
             self._send_failed(item.callback, err)
-        if callback is not None and callback in self.listeners("connect"):
-            self.removeListener("connect", callback)
+        if callback is not None:
             callback(err)
         else:
             self.emit("error", err)
