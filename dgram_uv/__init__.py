@@ -5,7 +5,7 @@
 >>> server.bind(41234, '127.0.0.1')          # doctest: +SKIP
 >>> dgram_uv.run()                           # doctest: +SKIP
 
-See API.md for the contract; the names are luvit's (camelCase), each with a
+docs/api.md is the reference; the names are luvit's (camelCase), each with a
 snake_case alias.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import pyuv
 
+from ._blocklist import BlockList
 from ._emitter import Emitter
 from ._errors import (
     DgramError,
@@ -25,9 +26,10 @@ from ._errors import (
     DgramValueError,
 )
 from ._socket import Socket
-from ._validators import MISSING, check_callback, require, socket_type
+from ._validators import check_callback, socket_type
 
 __all__ = [
+    "BlockList",
     "DgramError",
     "DgramOSError",
     "DgramStateError",
@@ -46,16 +48,16 @@ __version__ = "0.1.0"
 MessageListener = Callable[[bytes, dict[str, Any]], Any]
 
 
-def createSocket(type: Any = MISSING, callback: MessageListener | None = None,
+def createSocket(type: Any = "udp4", callback: MessageListener | None = None,
                  *, loop: pyuv.Loop | None = None) -> Socket:
     """A new UDP socket.
 
-    ``type`` is 'udp4', 'udp6' or a dict with 'type' and optional
-    'reuseAddr', 'reusePort', 'ipv6Only', 'recvBufferSize', 'sendBufferSize'.
-    ``callback`` is added with ``on('message', callback)``.  ``loop``
+    ``type`` is 'udp4' (the default, as in luvit), 'udp6' or a dict with
+    'type' and optional 'reuseAddr', 'reusePort', 'ipv6Only',
+    'recvBufferSize', 'sendBufferSize', 'lookup', 'receiveBlockList',
+    'sendBlockList'.  ``callback`` is added with ``on('message', callback)``.  ``loop``
     defaults to ``pyuv.Loop.default_loop()``.
     """
-    require(type, "type")
     family, options = socket_type(type)
     callback = check_callback(callback)
     if loop is None:

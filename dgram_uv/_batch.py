@@ -4,25 +4,21 @@ The pyuv UDP handle owns the socket and does every send.  For reading, the
 receiver watches a ``os.dup()`` of its descriptor with a ``pyuv.Poll`` (libuv
 allows one watcher per descriptor, and the UDP handle keeps its own for
 writes).  When the socket is readable, one call into the compiled helper
-(_batch.c) reads up to ``SLOTS`` datagrams into the loop's shared buffer and
-writes a struct format that describes them; one ``Struct.unpack_from`` then
-makes all their bytes objects at C speed.  Sender addresses come once per
-run of datagrams from the same sender and are decoded through a small
-per-loop cache.
+(_batch.c) reads up to ``SLOTS`` datagrams into the loop's shared
+:class:`ReceiveBuffer` and writes a struct format that describes them; one
+``Struct.unpack_from`` then makes all their bytes objects at C speed.  Sender
+addresses come once per run of datagrams from the same sender and are
+decoded through a small per-loop cache.
 
 One poll callback makes one recvmmsg call, so a busy socket gets at most
 ``SLOTS`` datagrams (fewer when they are large) per wake-up and cannot starve
-the rest of the loop.  The listeners of a batch run with the loop's sends
-held, so that their replies go out together (_sendmany.py).
+the rest of the loop.  What was read goes to the socket's inbox
+(_inbox.Inbox.deliver), which emits it exactly as it emits what the pyuv
+receiver reads: recvStop() in the middle of a batch, a raising listener and
+interruptions behave the same on both receivers.
 
-Stopping in the middle of a batch (a listener calls recvStop() or close()):
-as in libuv, no datagram is delivered after the call returns; the check is
-one attribute test per datagram, which costs nothing measurable.  Unlike
-libuv, which drops the rest of its recvmmsg batch, nothing is lost on
-recvStop(): the undelivered rest is kept and delivered first, on a later loop
-iteration, when reading starts again.  On close() it is discarded, and so is
-the rest of a batch when a listener raises a BaseException that is not an
-Exception (KeyboardInterrupt, SystemExit), which goes to pyuv as it is.
+The dup'd descriptor is the receiver's: close() releases it, and so does
+the socket's finaliser when a socket is collected without close().
 """
 
 from __future__ import annotations
@@ -38,13 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyuv
 
-from ._defer import call_later, report_exception
-from ._resolve import FAMILY_NAMES
-from ._sendmany import SendBatch, loop_batch
+from ._inbox import RInfo, Run
+from ._resolve import FAMILY_NAMES, scoped
 
 if TYPE_CHECKING:
+    from ._context import LoopContext
+    from ._inbox import Inbox
     from ._receive import Receiver
-    from ._socket import Socket
 
 _ABI = 2  # DGRAM_UV_BATCH_ABI of the _batch.c this file goes with
 
@@ -72,16 +68,11 @@ _CACHE_MAX = 1024  # decoded sender addresses kept per loop
 # theirs.  Not the struct module's own cache, which varied formats would
 # keep flushing for everybody else.
 _FORMATS_MAX = 64
-_ATTR = "_dgram_uv_batch"
-
-# A run: the rinfo of one sender ('size' still 0; only ever copied) and the
-# payloads of its consecutive datagrams.
-RInfo = dict[str, Any]
-Run = tuple[RInfo, tuple[bytes, ...]]
 
 
-class _LoopBatch:
-    """The C buffer of one loop, shared by all its sockets.
+class ReceiveBuffer:
+    """The C buffer of one loop, shared by all its sockets (owned by the
+    loop's context, _context.LoopContext).
 
     A loop runs in one thread at a time and its callbacks never overlap, and
     every batch is copied out into Python objects right after it is read, so
@@ -121,80 +112,69 @@ class _LoopBatch:
 
 def _decode_sockaddr(key: bytes) -> RInfo:
     # struct sockaddr_in / sockaddr_in6: family (host order), port (network
-    # order), then the IPv4 address, or flowinfo and the IPv6 address.
+    # order), then the IPv4 address, or flowinfo, the IPv6 address and the
+    # scope id (host order; a link-local sender's interface).
     family = int.from_bytes(key[0:2], sys.byteorder)
     if family == socket.AF_INET6:
         address = socket.inet_ntop(socket.AF_INET6, key[8:24])
+        scope_id = int.from_bytes(key[24:28], sys.byteorder)
+        if scope_id:
+            address = scoped(address, scope_id)
     else:
         address = socket.inet_ntop(socket.AF_INET, key[4:8])
     return {"address": address, "family": FAMILY_NAMES.get(family, "IPv4"),
             "port": int.from_bytes(key[2:4], "big"), "size": 0, "ip": address}
 
 
-def _loop_batch(loop: pyuv.Loop) -> _LoopBatch:
-    batch = loop.__dict__.get(_ATTR)
-    if batch is None:
-        batch = _LoopBatch()
-        setattr(loop, _ATTR, batch)
-    return batch
-
-
 class BatchReceiver:
-    """Reads for one socket; the interface of _receive.PyuvReceiver."""
+    """Reads for one socket; the interface of _receive.Receiver."""
 
-    __slots__ = ("_batch", "_closed", "_fallback", "_fd", "_pending", "_poll", "_reading", "_ref",
-                 "_sends", "_sock")
+    __slots__ = ("_buffer", "_context", "_fallback", "_fd", "_handle", "_inbox",
+                 "_make_fallback", "_poll", "_reading", "_ref", "closed")
 
-    def __init__(self, sock: Socket) -> None:
-        self._sock = sock
-        self._batch: _LoopBatch | None = None
+    def __init__(self, handle: pyuv.UDP, inbox: Inbox, context: LoopContext,
+                 fallback: Callable[[], Receiver]) -> None:
+        self._handle = handle
+        self._inbox = inbox
+        self._context = context
+        self._make_fallback = fallback
+        self._buffer: ReceiveBuffer | None = None
         self._poll: pyuv.Poll | None = None
         self._fd = -1
         self._reading = False
-        self._closed = False
+        self.closed = False
         self._ref = True
-        # The rest of a batch cut short by stop().
-        self._pending: list[Run] | None = None
         # pyuv's own reading, when there was no descriptor left for the dup.
         self._fallback: Receiver | None = None
-        self._sends: SendBatch | None = None
 
     def start(self) -> None:
         """Begin reading; idempotent."""
         if self._fallback is not None:
             self._fallback.start()
             return
-        if self._reading or self._closed:
+        if self._reading or self.closed:
             return
-        loop = self._sock._loop
         if self._poll is None:
-            self._batch = _loop_batch(loop)
-            self._sends = loop_batch(loop)
             try:
-                fd = os.dup(self._sock._handle.fileno())
+                fd = os.dup(self._handle.fileno())
             except OSError as exc:
                 if exc.errno not in (errno.EMFILE, errno.ENFILE):
                     raise
                 # The dup doubles the descriptors per socket; at the limit,
                 # read through pyuv instead: slower, the same events.
-                from ._receive import PyuvReceiver
-
-                self._fallback = PyuvReceiver(self._sock)
+                self._fallback = self._make_fallback()
                 self._fallback.start()
                 return
             try:
-                poll = pyuv.Poll(loop, fd)
+                poll = pyuv.Poll(self._context.loop, fd)
             except BaseException:
                 os.close(fd)
                 raise
             poll.ref = self._ref
             self._fd, self._poll = fd, poll
+            self._buffer = self._context.receive_buffer()
         self._poll.start(pyuv.UV_READABLE, self._on_readable)
         self._reading = True
-        if self._pending is not None:
-            # Not synchronously from start(): listeners never run inside a
-            # method call, and a quiet socket gives no poll callback.
-            call_later(loop, self._resume)
 
     def stop(self) -> None:
         """Stop reading; idempotent.  The socket stays bound; start() may follow."""
@@ -202,7 +182,8 @@ class BatchReceiver:
             self._fallback.stop()
         elif self._reading:
             self._reading = False
-            self._poll.stop()  # type: ignore[union-attr]
+            if not self._poll.closed:  # type: ignore[union-attr]
+                self._poll.stop()  # type: ignore[union-attr]
 
     def close(self) -> None:
         """Stop, and release the Poll handle and the dup'd descriptor.
@@ -211,92 +192,46 @@ class BatchReceiver:
         the dup'd descriptor is closed here, it keeps the socket (and its
         port) open.
         """
-        self._closed = True
+        self.closed = True
         self._reading = False
-        self._pending = None
+        self._buffer = None
         if self._fallback is not None:
             self._fallback.close()
         poll, self._poll = self._poll, None
         if poll is not None:
-            poll.close()
-            lib.dgram_uv_epoll_forget(self._sock._loop.fileno(), self._fd)
+            if not poll.closed:
+                poll.close()
+            lib.dgram_uv_epoll_forget(self._context.loop.fileno(), self._fd)
             os.close(self._fd)
             self._fd = -1
 
     def set_ref(self, flag: bool) -> None:
         """Whether reading keeps the loop alive (Socket.ref()/unref())."""
         self._ref = flag
+        if self._fallback is not None:
+            self._fallback.set_ref(flag)
         if self._poll is not None:
             self._poll.ref = flag
 
     def _on_readable(self, _handle: Any, _events: int | None, error: int | None) -> None:
         if not self._reading:
             return
-        sock = self._sock
         if error is not None:
             # libuv 1.13's uv_poll turns EPOLLERR (a pending socket error,
             # such as ICMP port unreachable on a connected socket) into
             # UV_EBADF and stops itself.  Watch again; the read below fetches
             # (and clears) the real error.
             self._poll.start(pyuv.UV_READABLE, self._on_readable)  # type: ignore[union-attr]
-        if self._pending is not None:
-            self._resume()
-            if not self._reading:
-                return
-        batch = self._batch
-        n = lib.dgram_uv_recv(batch.c, self._fd)  # type: ignore[union-attr]
+        buffer = self._buffer
+        n = lib.dgram_uv_recv(buffer.c, self._fd)  # type: ignore[union-attr]
         if n <= 0:
             if n < 0:
-                sock._receive_failed(n, "recvmmsg")
+                self._inbox.failed(n)
             return
-        sock._idle_seen = True
-        self._deliver(_unpack(batch, n))  # type: ignore[arg-type]
-
-    def _resume(self) -> None:
-        """Deliver what a stop() cut short, before anything newer."""
-        if self._reading and self._pending is not None:
-            runs, self._pending = self._pending, None
-            self._deliver(runs)
-
-    def _deliver(self, runs: list[Run]) -> None:
-        """Emit the runs with the loop's sends held, so that replies made by
-        the listeners go out together (see _sendmany.py)."""
-        sends = self._sends
-        if sends is None:
-            self._emit(runs)
-            return
-        sends.hold()
-        try:
-            self._emit(runs)
-        finally:
-            sends.release()
-
-    def _emit(self, runs: list[Run]) -> None:
-        """Emit 'message' for each datagram of each run."""
-        listeners = self._sock._events.get  # asked anew per datagram: they may change
-        for k, (template, msgs) in enumerate(runs):
-            rest = iter(msgs)
-            for msg in rest:
-                rinfo = template.copy()  # cheaper than building a dict
-                rinfo["size"] = len(msg)
-                try:
-                    for fn in listeners("message", ()):
-                        fn(msg, rinfo)
-                except Exception:
-                    # As emit() would: this datagram's other listeners are
-                    # skipped; the next datagram is delivered.
-                    report_exception(self._sock._loop)
-                if not self._reading:
-                    self._cut_short([(template, tuple(rest)), *runs[k + 1:]])
-                    return
-
-    def _cut_short(self, runs: list[Run]) -> None:
-        runs = [run for run in runs if run[1]]
-        if runs and not self._closed:
-            self._pending = runs
+        self._inbox.deliver(_unpack(buffer, n))  # type: ignore[arg-type]
 
 
-def _unpack(batch: _LoopBatch, n: int) -> list[Run]:
+def _unpack(batch: ReceiveBuffer, n: int) -> list[Run]:
     """The batch of ``n`` datagrams just read, as runs of bytes objects."""
     # The payloads, then one raw sender address per run (see _batch.c).
     fmt = ffi.string(batch.format)

@@ -60,11 +60,23 @@ def _check_listener(fn: object) -> Listener:
 class Emitter:
     """Named events with listeners; usable on its own or as a mixin.
 
-    A class that mixes it in must call ``Emitter.__init__(self)``.
+    A class that mixes it in need not call ``Emitter.__init__`` (luvit's
+    ``Emitter:extend()`` habit): the listener table is made on first use.
     """
 
+    _events: dict[Any, tuple[Listener, ...]]
+
     def __init__(self) -> None:
-        self._events: dict[str, tuple[Listener, ...]] = {}
+        self._events = {}
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: once per emitter whose
+        # __init__ was not run, never on the receive path.
+        if name == "_events":
+            events: dict[Any, tuple[Listener, ...]] = {}
+            object.__setattr__(self, "_events", events)
+            return events
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def on(self, name: Any = MISSING, fn: Any = MISSING) -> Self:
         """Call ``fn(*args)`` on every ``emit(name, *args)``; returns self."""

@@ -4,14 +4,14 @@ All of them are :class:`DgramError` with a string ``.code``.  Argument
 errors are also ``TypeError`` or ``ValueError``; errors from the OS or the
 resolver are also ``OSError`` and carry ``errno``, ``syscall`` and, where
 there is one, ``address`` and ``port``; their ``str()`` reads like Node's
-(``bind EADDRINUSE 127.0.0.1:41234``).
+(``bind EADDRINUSE 127.0.0.1:41234``; with port 0, ``bind EADDRNOTAVAIL 1.1.1.1``).
 """
 
 from __future__ import annotations
 
 import errno as _errno
 
-import pyuv
+import pyuv  # type: ignore[import-untyped,unused-ignore]
 
 
 class DgramError(Exception):
@@ -51,6 +51,10 @@ class DgramOSError(DgramError, OSError):
         port: int | None = None,
     ) -> None:
         code = uv_error_name(status)
+        # Port 0 is "any port" (a bind that let the OS choose): Node leaves it
+        # out of the text and of ``err.port`` (``bind EADDRNOTAVAIL 1.1.1.1``).
+        if not port:
+            port = None
         where = ""
         if address is not None:
             where = f" {address}:{port}" if port is not None else f" {address}"
@@ -89,6 +93,9 @@ _MISUSE: dict[str, tuple[type[DgramError], str]] = {
     "ERR_SOCKET_DGRAM_NOT_RUNNING": (DgramStateError, "Not running"),
     "ERR_SOCKET_DGRAM_IS_CONNECTED": (DgramStateError, "Already connected"),
     "ERR_SOCKET_DGRAM_NOT_CONNECTED": (DgramStateError, "Not connected"),
+    # A send to an address the socket's sendBlockList blocks: neither a bad
+    # argument nor a bad state, so the base class (Node's is a plain Error).
+    "ERR_IP_BLOCKED": (DgramError, "IP({address}) is blocked by net.BlockList"),
 }
 
 

@@ -1,59 +1,86 @@
 """luvit's idle timeout (``setTimeout``) at no cost on the receive path.
 
-The receive and send paths only set ``sock._idle_seen = True``.  A repeating
-timer ticks every ``msecs / TICKS`` and counts the ticks that saw no activity;
-after ``TICKS`` quiet ticks in a row it emits 'timeout' once, and the next
-activity starts the count again.  So 'timeout' comes between ``msecs`` and
-``msecs * (1 + 1/TICKS)`` after the last activity, and no timer is restarted
-per datagram.  The timer is unref'd: an idle timeout alone never keeps the
-loop alive.
+The receive and send paths only set ``activity.seen = True`` (one attribute
+store per batch, _inbox.Activity).  A repeating timer ticks about four times
+per timeout; a tick that finds activity restarts the quiet period from its
+own time, and the first tick that finds the socket quiet for ``msecs`` or
+more of loop time emits 'timeout', once, until the next activity.  Since the
+last activity came no later than the tick that saw it, 'timeout' never comes
+before ``msecs`` have passed, and at most one tick period (plus libuv's
+millisecond rounding) after.  Loop time is what libuv's timers run on, in
+whole milliseconds, so the tick period is whole milliseconds too (pyuv would
+truncate a fraction, and four ticks of 1.75 ms would end after 4 ms).
+
+While armed, the timer keeps the loop alive as the socket does (luvit's
+timer does): ``ref()``/``unref()`` on the socket apply to it too.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
 import pyuv
 
-if TYPE_CHECKING:
-    from ._socket import Socket
+from ._inbox import Activity
 
 TICKS = 4
 
 
 class IdleTimeout:
-    def __init__(self, sock: Socket) -> None:
-        self._sock = sock
+    """The idle timer of one socket."""
+
+    __slots__ = ("_activity", "_expired", "_fired", "_loop", "_msecs", "_quiet_since", "_ref",
+                 "_timer")
+
+    def __init__(self, loop: pyuv.Loop, activity: Activity,
+                 expired: Callable[[], Any]) -> None:
+        self._loop = loop
+        self._activity = activity
+        self._expired = expired
         self._timer: pyuv.Timer | None = None
-        self._quiet_ticks = 0
-        self._ticks = TICKS
+        self._msecs = 0
+        self._quiet_since = 0
+        self._fired = False
+        self._ref = True
 
     def set(self, msecs: float) -> None:
         """Emit 'timeout' after ``msecs`` ms without activity; 0 turns it off."""
         if msecs == 0:
             self.close()
             return
-        if self._timer is None:
-            self._timer = pyuv.Timer(self._sock._loop)
-            self._timer.ref = False
-        # At least 1 ms per tick: a 1 ms timeout ticks once per ms, not four times.
-        self._ticks = max(1, min(TICKS, int(msecs)))
-        period = msecs / 1000.0 / self._ticks
-        self._quiet_ticks = 0
-        self._sock._idle_seen = False
+        if self._timer is None or self._timer.closed:
+            self._timer = pyuv.Timer(self._loop)
+            self._timer.ref = self._ref
+        self._msecs = msecs
+        period = max(1, int(msecs) // TICKS) / 1000.0
+        self._loop.update_time()
+        self._quiet_since = self._loop.now()
+        self._fired = False
+        self._activity.seen = False
         self._timer.start(self._tick, period, period)
 
+    def set_ref(self, flag: bool) -> None:
+        self._ref = flag
+        if self._timer is not None and not self._timer.closed:
+            self._timer.ref = flag
+
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.close()
-            self._timer = None
+        timer, self._timer = self._timer, None
+        if timer is not None and not timer.closed:
+            timer.close()
 
     def _tick(self, _timer: pyuv.Timer) -> None:
-        sock = self._sock
-        if sock._idle_seen:
-            sock._idle_seen = False
-            self._quiet_ticks = 0
+        if self._activity.seen:
+            # The activity may have come just before this call: count from
+            # the real time now, not from the start of the loop iteration.
+            self._activity.seen = False
+            self._loop.update_time()
+            self._quiet_since = self._loop.now()
+            self._fired = False
             return
-        self._quiet_ticks += 1
-        if self._quiet_ticks == self._ticks:
-            sock._idle_expired()
+        # Loop time is whole milliseconds, truncated: the quiet period may
+        # have begun up to 1 ms after the time recorded for it.
+        if not self._fired and self._loop.now() - self._quiet_since >= self._msecs + 1:
+            self._fired = True
+            self._expired()

@@ -1,6 +1,8 @@
-"""Receivers: what reads datagrams for a bound socket and emits 'message'.
+"""Receivers: what reads datagrams for a bound socket.
 
-Two interchangeable implementations with one interface (start, stop, close):
+Two interchangeable implementations with one interface (:class:`Receiver`).
+Both only read, and hand what they read to the socket's inbox
+(_inbox.Inbox: ``deliver(runs)``, ``failed(status)``), which emits it:
 
 * ``BatchReceiver`` (_batch.py): recvmmsg through a small compiled helper,
   many datagrams per wake-up; used when the helper was built.
@@ -17,55 +19,61 @@ import os
 import resource
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._resolve import FAMILY_NAMES
+import pyuv
+
+from ._resolve import FAMILY_NAMES, scoped
 
 if TYPE_CHECKING:
-    from ._socket import Socket
+    from ._context import LoopContext
+    from ._inbox import Inbox
 
 
 class Receiver(Protocol):
     def start(self) -> None: ...
     def stop(self) -> None: ...
     def close(self) -> None: ...
+    def set_ref(self, flag: bool) -> None: ...
 
 
 class PyuvReceiver:
     """Reads through ``pyuv.UDP.start_recv``: one Python call per datagram."""
 
-    def __init__(self, sock: Socket) -> None:
-        self._sock = sock
-        self._family = FAMILY_NAMES[sock._family]
+    __slots__ = ("_family", "_handle", "_inbox", "_reading")
+
+    def __init__(self, handle: pyuv.UDP, family: int, inbox: Inbox) -> None:
+        self._handle = handle
+        self._inbox = inbox
+        self._family = FAMILY_NAMES[family]
         self._reading = False
 
     def start(self) -> None:
         if not self._reading:
-            self._sock._handle.start_recv(self._on_datagram)
+            self._handle.start_recv(self._on_datagram)
             self._reading = True
 
     def stop(self) -> None:
         if self._reading:
             self._reading = False
-            self._sock._handle.stop_recv()
+            if not self._handle.closed:  # not closed under us (a sweep of the loop's handles)
+                self._handle.stop_recv()
 
     def close(self) -> None:
         self.stop()
 
+    def set_ref(self, flag: bool) -> None:
+        pass  # reading through the UDP handle: its own ref is the socket's
+
     def _on_datagram(self, _handle: Any, addr: tuple[Any, ...] | None, _flags: int,
                      data: bytes | None, error: int | None) -> None:
-        # The hot path.  A listener's exception propagates to pyuv, which
-        # hands it to loop.excepthook; libuv never sees it.
-        sock = self._sock
         if error is not None:
-            sock._receive_failed(error, "recvmsg")
+            self._inbox.failed(error)
             return
-        sock._idle_seen = True
-        listeners = sock._events.get("message")
-        if listeners:
-            host = addr[0]  # type: ignore[index]
-            rinfo = {"address": host, "family": self._family, "port": addr[1],  # type: ignore[index]
-                     "size": len(data), "ip": host}  # type: ignore[arg-type]
-            for fn in listeners:
-                fn(data, rinfo)
+        if addr is None or data is None:  # libuv's "nothing more to read"
+            return
+        host = addr[0] if len(addr) < 4 or not addr[3] else scoped(addr[0], addr[3])
+        rinfo = {"address": host, "family": self._family, "port": addr[1], "size": 0,
+                 "ip": host}
+        self._inbox.deliver([(rinfo, (data,))])
 
 
 def _descriptor_to_spare(fd: int) -> bool:
@@ -80,15 +88,17 @@ def _descriptor_to_spare(fd: int) -> bool:
     return soft == resource.RLIM_INFINITY or fd < soft // 2
 
 
-def make_receiver(sock: Socket) -> Receiver:
+def make_receiver(handle: pyuv.UDP, family: int, inbox: Inbox,
+                  context: LoopContext) -> Receiver:
     """The batch receiver where the helper is built (and a descriptor can be
     spared), else the pyuv one."""
+    def fallback() -> Receiver:
+        return PyuvReceiver(handle, family, inbox)
+
     if (os.environ.get("DGRAM_UV_RECEIVER", "") != "pyuv"
-            and _descriptor_to_spare(sock._handle.fileno())):
-        try:
-            from ._batch import AVAILABLE, BatchReceiver
-        except ImportError:
-            AVAILABLE = False
+            and _descriptor_to_spare(handle.fileno())):
+        from ._batch import AVAILABLE, BatchReceiver
+
         if AVAILABLE:
-            return BatchReceiver(sock)
-    return PyuvReceiver(sock)
+            return BatchReceiver(handle, inbox, context, fallback)
+    return fallback()

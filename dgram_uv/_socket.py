@@ -1,10 +1,18 @@
 """The UDP socket: luvit's dgram.Socket over a pyuv.UDP handle.
 
-The pyuv handle owns the descriptor and does every send; a receiver
-(_receive.py) reads.  What the socket adds is bookkeeping: its states
-(_states.py), argument checks (_validators.py), name lookups (_resolve.py),
-sends queued while a bind, a lookup or a connect is pending, and callbacks
-that always run on a later loop iteration (_defer.py).
+The pyuv handle owns the descriptor.  What the socket adds is bookkeeping,
+each part with one owner:
+
+* its states (_states.py) and argument checks (_validators.py);
+* the outgoing datagrams (_outbox.Outbox): waiting for a bind, a name or a
+  connect, held in a send window, sent, and their callbacks;
+* the incoming ones (_inbox.Inbox), read by a receiver (_receive.py,
+  _batch.py) and emitted as 'message';
+* the idle timeout (_idle.py);
+* what it shares with the other sockets of its loop (_context.LoopContext):
+  deferred calls, the send window, the receive buffer.
+
+The contract is docs/api.md.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import socket
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any, Self
@@ -19,16 +28,19 @@ from typing import Any, Self
 import pyuv
 
 from ._aliases import with_snake_case_aliases
-from ._defer import call_later
+from ._context import LoopContext, context_for
 from ._emitter import Emitter
 from ._errors import DgramError, DgramOSError, misuse, uv_status_of
 from ._idle import IdleTimeout
+from ._inbox import Activity, Inbox
+from ._membership import source_membership
+from ._outbox import Outbox, pyuv_address
 from ._receive import make_receiver
 from ._resolve import FAMILY_NAMES, LOOPBACK, WILDCARD, literal_family, lookup
-from ._sendmany import Held, loop_batch, sendmmsg, sockaddr
 from ._states import BindState, ConnectState, next_bind_state, next_connect_state
 from ._validators import (
     MISSING,
+    bind_arguments,
     bind_options,
     check_buffer_size,
     check_callback,
@@ -46,21 +58,8 @@ UNBOUND, BINDING, BOUND, CLOSED = (BindState.UNBOUND, BindState.BINDING, BindSta
                                    BindState.CLOSED)
 DISCONNECTED, CONNECTING, CONNECTED = (ConnectState.DISCONNECTED, ConnectState.CONNECTING,
                                        ConnectState.CONNECTED)
-
-SendCallback = Callable[[DgramError | None], Any] | None
-
-
-class _QueuedSend:
-    """A send waiting for a bind, a name lookup or a connect to finish."""
-
-    __slots__ = ("callback", "data", "host", "port", "ready")
-
-    def __init__(self, data: bytes, port: int, host: str | None, callback: SendCallback) -> None:
-        self.data = data
-        self.port = port
-        self.host = host  # None: the connected peer's address, known once connected
-        self.callback = callback
-        self.ready = host is None or literal_family(host) is not None
+# A name lookup's outcome: (address, 0), or (None, a libuv status or an error).
+Resolved = Callable[[str | None, Any], None]
 
 
 @contextmanager
@@ -84,6 +83,27 @@ def _disconnect_fd(fd: int) -> int:
     return 0
 
 
+def _os_status(exc: BaseException) -> int:
+    """The negative status of a pyuv or stdlib failure."""
+    if isinstance(exc, OSError) and exc.errno:
+        return -exc.errno
+    return uv_status_of(exc)
+
+
+def _lookup_failure(outcome: Any, syscall: str, host: str, port: int | None) -> DgramError:
+    """The error of a failed lookup: ours from a libuv status, or a custom
+    lookup's own error (wrapped when it is not a DgramError)."""
+    if isinstance(outcome, DgramError):
+        return outcome
+    if isinstance(outcome, BaseException):
+        status = -outcome.errno if isinstance(getattr(outcome, "errno", None), int) \
+            and outcome.errno > 0 else pyuv.errno.UV_EAI_FAIL  # type: ignore[attr-defined]
+        err = DgramOSError(status, syscall, host, port)
+        err.__cause__ = outcome
+        return err
+    return DgramOSError(int(outcome), syscall, host, port)
+
+
 @with_snake_case_aliases
 class Socket(Emitter):
     """A UDP socket; make one with :func:`dgram_uv.createSocket`."""
@@ -97,29 +117,89 @@ class Socket(Emitter):
             self._handle = pyuv.UDP(loop, family)
         except pyuv.error.UDPError as exc:  # EMFILE, ...
             raise DgramOSError(uv_status_of(exc), "socket") from None
+        self._context: LoopContext = context_for(loop)
+        self._context.attach()
         self._bind_state = UNBOUND
         self._connect_state = DISCONNECTED
-        self._peer: tuple[str, int] | None = None
         self._connect_attempt: tuple[Any] | None = None  # (callback,) of a pending connect
         self._want_receive = False  # bind/recvStart asked for reading, recvStop did not
-        self._receiver = make_receiver(self)
-        self._queue: list[_QueuedSend] | None = None  # None: send at once
-        self._send_batch = loop_batch(loop)
-        self._idle_seen = False  # set by every send and receive (see _idle.py)
-        self._idle = IdleTimeout(self)
+        self._custom_lookup: Callable[..., Any] | None = options.get("lookup")
+        self._activity = Activity()
+        self._outbox = Outbox(self._handle, self._context, self._lookup_host, literal_family,
+                              self._emit_error, options.get("sendBlockList"))
+        self._inbox = Inbox(self, self._events, self._context, self._activity, self._emit_error,
+                            options.get("receiveBlockList"))
+        self._inbox.attach(make_receiver(self._handle, family, self._inbox, self._context))
+        self._idle = IdleTimeout(loop, self._activity, self._idle_expired)
         self._timeout_callback: Callable[[], Any] | None = None
         self._close_emitted = False
         try:
-            for key, setter in (("recvBufferSize", self.setRecvBufferSize),
-                                ("sendBufferSize", self.setSendBufferSize)):
-                if key in options:
-                    setter(options[key])
+            self._apply_buffer_sizes()
         except DgramError:
             self.close()  # no half-made socket keeps a descriptor
             raise
 
+    def _apply_buffer_sizes(self) -> None:
+        for key, setter in (("recvBufferSize", self.setRecvBufferSize),
+                            ("sendBufferSize", self.setSendBufferSize)):
+            if key in self._options:
+                setter(self._options[key])
+
     def __repr__(self) -> str:
         return f"<dgram_uv.Socket {FAMILY_NAMES[self._family]} {self._bind_state.value}>"
+
+    def __del__(self) -> None:
+        # A socket collected without close() releases its descriptors and its
+        # port, with a ResourceWarning, as Python's own sockets do.  (While it
+        # reads, its handles keep it alive: only a socket that cannot receive
+        # is ever collected.)
+        if getattr(self, "_bind_state", CLOSED) is CLOSED:
+            return
+        if not self._handle.closed:  # not closed under us by a sweep of the loop's handles
+            warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=1)
+        self._bind_state = CLOSED
+        self._release()
+
+    def _release(self) -> None:
+        """Stop reading, close the handle and the timer, leave the loop's context."""
+        self._inbox.close()
+        self._idle.close()
+        if not self._handle.closed:
+            self._handle.close(self._on_handle_closed)
+        else:
+            self._context.detach()
+
+    def _emit_error(self, err: DgramError) -> None:
+        self.emit("error", err)
+
+    # -- name lookups ------------------------------------------------------
+
+    def _lookup_host(self, host: str, done: Resolved) -> None:
+        """Resolve ``host`` for this socket's family: through the user's
+        ``lookup`` option if given, else libuv's getaddrinfo.  ``done`` is
+        called once, on a later iteration."""
+        custom = self._custom_lookup
+        if custom is None:
+            lookup(self._loop, host, self._family, done, self._context.call_later)
+            return
+        answered = False
+
+        def answer(err: Any = None, address: Any = None, *_rest: Any) -> None:
+            nonlocal answered
+            if answered:  # a lookup calls back at most once
+                return
+            answered = True
+            if err:
+                self._context.call_later(done, None, err)
+            elif not isinstance(address, str) or literal_family(address) != self._family:
+                self._context.call_later(done, None, -errno.EINVAL)
+            else:
+                self._context.call_later(done, address, 0)
+
+        try:
+            custom(host, 4 if self._family == socket.AF_INET else 6, answer)
+        except Exception as exc:
+            answer(exc)
 
     # -- binding -----------------------------------------------------------
 
@@ -128,26 +208,22 @@ class Socket(Emitter):
         """Bind to ``host``:``port`` and start receiving; returns the socket.
 
         ``host`` defaults to the wildcard address; a name is resolved first.
-        A callable in the ``host`` or ``options`` place is the callback,
-        added with ``once('listening')``.  OS failures are emitted as 'error'.
+        Also Node's ``bind(callback)``, ``bind(port, callback)`` and
+        ``bind({'port', 'address', 'fd'}, callback)``.  A callable in the
+        ``host`` or ``options`` place is the callback, added with
+        ``once('listening')``.  OS failures are emitted as 'error'.
         """
         self._check_open()
-        if isinstance(port, dict):  # Node's bind({port, address}, callback)
-            port, host, options, callback = (port.get("port", 0), port.get("address"), None,
-                                             host if callback is None else callback)
-        if callable(host):
-            host, options, callback = None, None, host
-        elif callable(options):
-            options, callback = None, options
-        port = check_port(port, allow_zero=True)
-        host = check_host(host)
+        port, host, options, callback, fd = bind_arguments(port, host, options, callback)
         flags = bind_options(options, self._options)
-        callback = check_callback(callback)
         next_bind_state(self._bind_state, "bind")  # refuses a second bind
         if callback is not None:
             self.once("listening", callback)
         self._want_receive = True
-        self._bind_to(host or WILDCARD[self._family], port, flags)
+        if fd is not None:
+            self._adopt(fd)
+        else:
+            self._bind_to(host or WILDCARD[self._family], port, flags)
         return self
 
     def _bind_to(self, host: str, port: int, flags: dict[str, bool]) -> None:
@@ -155,18 +231,16 @@ class Socket(Emitter):
             self._bind_now(host, port, flags)
             return
         self._bind_state = next_bind_state(self._bind_state, "bind")
-        if self._queue is None:
-            self._queue = []
 
-        def resolved(address: str | None, status: int) -> None:
+        def resolved(address: str | None, outcome: Any) -> None:
             if self._bind_state is not BINDING:  # closed meanwhile
                 return
             if address is None:
-                self._bind_failed(DgramOSError(status, "getaddrinfo", host))
+                self._bind_failed(_lookup_failure(outcome, "getaddrinfo", host, None))
             else:
                 self._bind_now(address, port, flags)
 
-        lookup(self._loop, host, self._family, resolved)
+        self._lookup_host(host, resolved)
 
     def _bind_now(self, host: str, port: int, flags: dict[str, bool]) -> None:
         uv_flags = ((pyuv.UV_UDP_REUSEADDR if flags["reuseAddr"] else 0)
@@ -175,18 +249,47 @@ class Socket(Emitter):
             if flags["reusePort"]:
                 with _borrowed(self._handle.fileno(), self._family) as sock:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            self._handle.bind((host, port), uv_flags)
-        except (pyuv.error.UDPError, OSError) as exc:
-            status = -exc.errno if isinstance(exc, OSError) and exc.errno else uv_status_of(exc)
-            self._bind_failed(DgramOSError(status, "bind", host, port))
+            self._handle.bind(pyuv_address(host, port), uv_flags)
+        except (pyuv.error.UDPError, OSError, ValueError, TypeError, OverflowError) as exc:
+            self._bind_failed(DgramOSError(_os_status(exc), "bind", host, port))
             return
+        self._bound()
+
+    def _adopt(self, fd: int) -> None:
+        """bind({'fd': n}): read and send through an already-bound descriptor
+        (Node's ``{fd}``); the socket owns it from now on."""
+        try:
+            with _borrowed(fd, self._family) as probe:
+                kind = probe.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE)
+                family = probe.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN)
+                probe.getsockname()
+        except OSError as exc:
+            raise DgramOSError(-(exc.errno or errno.EBADF), "bind") from None
+        if kind != socket.SOCK_DGRAM or family != self._family:
+            raise DgramOSError(-errno.EINVAL, "bind")
+        # pyuv made a descriptor of its own for this socket: a handle made
+        # without a family has none, and takes the adopted one.
+        old = self._handle
+        self._inbox.close()
+        handle = pyuv.UDP(self._loop)
+        handle.open(fd)
+        self._handle = handle
+        self._outbox.use_handle(handle)
+        self._inbox = Inbox(self, self._events, self._context, self._activity, self._emit_error,
+                            self._options.get("receiveBlockList"))
+        self._inbox.attach(make_receiver(handle, self._family, self._inbox, self._context))
+        old.close()
+        self._apply_buffer_sizes()
+        self._bound()
+
+    def _bound(self) -> None:
         self._bind_state = next_bind_state(self._bind_state, "bound")
         if self._want_receive:
-            self._receiver.start()
-        call_later(self._loop, self._emit_listening)
-        self._flush_queue()
+            self._inbox.start()
+        self._context.call_later(self._emit_listening)
+        self._outbox.resume("bind")
 
-    def _bind_failed(self, err: DgramOSError) -> None:
+    def _bind_failed(self, err: DgramError) -> None:
         """Back to unbound (another bind may follow); the error is emitted,
         and sends that waited for this bind fail with it."""
         if self._bind_state is BINDING:
@@ -197,11 +300,9 @@ class Socket(Emitter):
             # the error; with none, the one 'error' below reports both).
             callback = self._end_connect_attempt()
             if callback is not None:
-                call_later(self._loop, callback, err)
-        waiting, self._queue = self._queue or [], None
-        for item in waiting:
-            self._send_failed(item.callback, err)
-        call_later(self._loop, self.emit, "error", err)
+                self._context.call_later(callback, err)
+        self._outbox.fail_waiting(err)
+        self._context.call_later(self._emit_error, err)
 
     def _emit_listening(self) -> None:
         if self._bind_state is BOUND:
@@ -220,150 +321,42 @@ class Socket(Emitter):
 
         ``send(data, port, host=None, callback=None)`` (luvit) or
         ``send(buf, offset, length, port, host=None, callback=None)`` (Node 0.8);
-        on a connected socket ``send(data, callback=None)``.  ``callback(err)``
-        is called on a later loop iteration; with none, a failure is emitted
-        as 'error'.
+        on a connected socket ``send(data, callback=None)`` or
+        ``send(buf, offset, length, callback=None)``.  ``callback(err)`` is
+        called on a later loop iteration; with none, a failure is emitted as
+        'error'.
         """
         # This runs for every datagram sent: checks are inlined where it pays.
         if self._bind_state is CLOSED:
             raise misuse("ERR_SOCKET_DGRAM_NOT_RUNNING")
         if data is MISSING:
             require(data, "msg")
+        connected = self._connect_state is not DISCONNECTED
         # The callback comes back callable or None (that is how it is told apart).
-        data, port, host, callback = normalize_send(data, args, keywords)
-        if self._connect_state is DISCONNECTED:
+        data, port, host, callback = normalize_send(data, args, keywords, connected)
+        if not connected:
             if type(port) is not int or not 0 < port < 65536:
                 port = check_port(port, allow_zero=False)  # raises the coded error
-            host = LOOPBACK[self._family] if host is None else check_host(host)
+            if host is not None:
+                host = check_host(host)  # '' is the default host too, as in Node
+            if host is None:
+                host = LOOPBACK[self._family]
         elif port is not None or host is not None:
             raise misuse("ERR_SOCKET_DGRAM_IS_CONNECTED")
-        self._idle_seen = True
+        self._activity.seen = True
         if self._bind_state is UNBOUND:
             self._bind_implicitly()
-        if self._queue is None and host is not None and literal_family(host) is not None:
-            self._send_now(data, host, port, callback)
-            return
-        self._enqueue(_QueuedSend(data, port, host, callback))
+        self._outbox.send(data, host, port, callback)
 
-    def _enqueue(self, item: _QueuedSend) -> None:
-        """Keep ``item`` in order behind whatever is pending; resolve its host."""
-        if self._queue is None:
-            self._queue = []
-        self._queue.append(item)
-        if item.ready:
-            self._flush_queue()
-            return
-        host = item.host
-        assert host is not None
+    def getSendQueueSize(self) -> int:
+        """Bytes waiting to be sent (held by dgram_uv or queued in libuv)."""
+        self._check_open()
+        return self._outbox.queue_size()
 
-        def resolved(address: str | None, status: int) -> None:
-            if self._bind_state is CLOSED:
-                return
-            if address is None:
-                self._queue.remove(item)  # type: ignore[union-attr]
-                self._send_failed(item.callback,
-                                  DgramOSError(status, "getaddrinfo", host, item.port))
-            else:
-                item.host, item.ready = address, True
-            self._flush_queue()
-
-        lookup(self._loop, host, self._family, resolved)
-
-    def _flush_queue(self) -> None:
-        """Send queued datagrams from the head while they are ready; when the
-        queue empties, sends go straight out again."""
-        queue = self._queue
-        if queue is None or self._bind_state is not BOUND or self._connect_state is CONNECTING:
-            return
-        while queue and queue[0].ready:
-            item = queue.pop(0)
-            if item.host is None:
-                item.host, item.port = self._peer  # type: ignore[misc]
-            self._send_now(item.data, item.host, item.port, item.callback)  # type: ignore[arg-type]
-        if not queue:
-            self._queue = None
-
-    def _send_now(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
-        batch = self._send_batch
-        if batch is not None and batch.depth:
-            # dgram_uv is running user code in a loop: after the first, sends
-            # go out with the others when it returns (see _sendmany.py).
-            if batch.opened and literal_family(host) == self._family:
-                batch.held.append((self, data, host, port, callback))
-                return
-            batch.opened = True
-        self._send_direct(data, host, port, callback)
-
-    def _send_direct(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
-        try:
-            self._handle.try_send((host, port), data)
-        except pyuv.error.UDPError as exc:
-            status = uv_status_of(exc)
-            if status != pyuv.errno.UV_EAGAIN:
-                self._send_failed(callback, DgramOSError(status, "send", host, port))
-                return
-            # The kernel's buffer is full or libuv has sends queued: let libuv
-            # queue this one behind them, in order.
-            self._send_via_libuv(data, host, port, callback)
-            return
-        if callback is not None:
-            call_later(self._loop, callback, None)
-
-    def _send_via_libuv(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
-        self._handle.send((host, port), data,
-                          lambda _h, error: self._send_done(error, callback, host, port))
-
-    def _send_run(self, held: list[Held]) -> None:
-        """Send a run of held sends (see _sendmany.py) with sendmmsg, in order."""
-        if len(held) == 1 or self._handle.send_queue_size:
-            # One alone gains nothing; behind libuv's queue, order needs libuv.
-            for _, data, host, port, callback in held:
-                self._send_direct(data, host, port, callback)
-            return
-        fd = self._handle.fileno()
-        payloads = [item[1] for item in held]
-        addrs = [sockaddr(item[2], item[3]) for item in held]
-        first = 0
-        while first < len(held):
-            result = sendmmsg(fd, payloads, addrs, first)
-            if result > 0:
-                for _, _, _, _, callback in held[first:first + result]:
-                    if callback is not None:
-                        call_later(self._loop, callback, None)
-                first += result
-            elif result == -errno.EAGAIN:
-                for _, data, host, port, callback in held[first:]:
-                    self._send_via_libuv(data, host, port, callback)
-                return
-            else:  # this datagram failed (EMSGSIZE, ...); the rest still go
-                _, _, host, port, callback = held[first]
-                self._send_failed(callback, DgramOSError(result, "send", host, port))
-                first += 1
-
-    def _flush_held(self) -> None:
-        """Send held datagrams now: before a change they must not see."""
-        batch = self._send_batch
-        if batch is not None and batch.held:
-            batch.flush()
-
-    def _send_done(self, error: int | None, callback: SendCallback, host: str, port: int) -> None:
-        if error is None:
-            if callback is not None:
-                callback(None)
-            return
-        if error == pyuv.errno.UV_ECANCELED and callback is None:
-            return  # cancelled by our own close(): the user asked for it
-        err = DgramOSError(error, "send", host, port)
-        if callback is not None:
-            callback(err)
-        else:
-            self.emit("error", err)
-
-    def _send_failed(self, callback: SendCallback, err: DgramError) -> None:
-        if callback is not None:
-            call_later(self._loop, callback, err)
-        else:
-            call_later(self._loop, self.emit, "error", err)
+    def getSendQueueCount(self) -> int:
+        """Datagrams waiting to be sent (held by dgram_uv or queued in libuv)."""
+        self._check_open()
+        return self._outbox.queue_count()
 
     # -- receiving ---------------------------------------------------------
 
@@ -374,17 +367,13 @@ class Socket(Emitter):
         if self._bind_state is UNBOUND:
             self._bind_implicitly()
         elif self._bind_state is BOUND:
-            self._receiver.start()
+            self._inbox.start()
 
     def recvStop(self) -> None:
         """Stop reading; the socket stays bound; idempotent."""
         self._check_open()
         self._want_receive = False
-        self._receiver.stop()
-
-    def _receive_failed(self, status: int, syscall: str) -> None:
-        """Called by the receiver for a read error other than EAGAIN."""
-        self.emit("error", DgramOSError(status, syscall))
+        self._inbox.stop()
 
     # -- connection --------------------------------------------------------
 
@@ -405,48 +394,46 @@ class Socket(Emitter):
         # This attempt, so that a late lookup or 'listening' of an attempt that
         # already failed cannot complete a later one.
         attempt = self._connect_attempt = (callback,)
+        self._outbox.pause("connect")  # sends wait until connected
         self._bind_implicitly()
-        if self._queue is None:
-            self._queue = []  # sends wait until connected
 
-        def connect_to(address: str | None, status: int) -> None:
+        def connect_to(address: str | None, outcome: Any) -> None:
             if self._bind_state is CLOSED or self._connect_attempt is not attempt:
                 return
             if address is None:
-                self._connect_failed(DgramOSError(status, "getaddrinfo", host, port))
+                self._connect_failed(_lookup_failure(outcome, "getaddrinfo", host, port))
                 return
             if literal_family(address) != self._family:
                 err = DgramOSError(-errno.EAFNOSUPPORT, "connect", address, port)
                 self._connect_failed(err)
                 return
-            self._flush_held()
+            self._outbox.flush_held()
             try:
                 with _borrowed(self._handle.fileno(), self._family) as sock:
-                    sock.connect((address, port))
+                    sock.connect(pyuv_address(address, port))
                     # The peer as the kernel has it ('0.0.0.0' means this host).
                     peer = sock.getpeername()
             except OSError as exc:
                 err = DgramOSError(-(exc.errno or errno.EINVAL), "connect", address, port)
                 self._connect_failed(err)
                 return
-            self._peer = (peer[0], peer[1])
             self._connect_state = next_connect_state(self._connect_state, "connected")
-            self._flush_queue()
+            self._outbox.peer = (peer[0], peer[1])
+            self._outbox.resume("connect")
             self.emit("connect")
 
         if literal_family(host) is not None:
-            call_later(self._loop, self._when_bound, connect_to, host)
+            self._context.call_later(self._when_bound, connect_to, host)
         else:
-            lookup(self._loop, host, self._family,
-                   lambda address, status: self._when_bound(connect_to, address, status))
+            self._lookup_host(host, lambda address, outcome: self._when_bound(
+                connect_to, address, outcome))
 
-    def _when_bound(self, then: Callable[[str | None, int], None], address: str | None,
-                    status: int = 0) -> None:
+    def _when_bound(self, then: Resolved, address: str | None, outcome: Any = 0) -> None:
         """Run ``then`` once the (implicit) bind has finished."""
         if self._bind_state is BINDING:
-            self.once("listening", lambda: then(address, status))
+            self.once("listening", lambda: then(address, outcome))
         elif self._bind_state is BOUND:
-            then(address, status)
+            then(address, outcome)
         # UNBOUND: the bind failed, and the connect with it (see _bind_failed).
 
     def _end_connect_attempt(self) -> Callable[..., Any] | None:
@@ -460,11 +447,12 @@ class Socket(Emitter):
         self.removeListener("connect", callback)
         return callback
 
-    def _connect_failed(self, err: DgramOSError) -> None:
+    def _connect_failed(self, err: DgramError) -> None:
+        """Only the sends that waited for the connection fail with it; sends
+        to an explicit host go on."""
         callback = self._end_connect_attempt()
-        waiting, self._queue = self._queue or [], None
-        for item in waiting:
-            self._send_failed(item.callback, err)
+        self._outbox.fail_waiting(err, only_for_peer=True)
+        self._outbox.resume("connect")
         if callback is not None:
             callback(err)
         else:
@@ -474,18 +462,19 @@ class Socket(Emitter):
         """Dissolve the association made by ``connect``."""
         self._check_open()
         self._connect_state = next_connect_state(self._connect_state, "disconnect")
-        self._flush_held()
+        self._outbox.flush_held()
         status = _disconnect_fd(self._handle.fileno())
-        self._peer = None
+        self._outbox.peer = None
         if status:
             raise DgramOSError(status, "disconnect")
 
     def remoteAddress(self) -> dict[str, Any]:
         """The connected peer: ``{'address', 'family', 'port', 'ip'}``."""
         self._check_open()
-        if self._connect_state is not CONNECTED or self._peer is None:
+        peer = self._outbox.peer
+        if self._connect_state is not CONNECTED or peer is None:
             raise misuse("ERR_SOCKET_DGRAM_NOT_CONNECTED")
-        return self._describe(*self._peer)
+        return self._describe(*peer)
 
     # -- closing -----------------------------------------------------------
 
@@ -496,27 +485,24 @@ class Socket(Emitter):
         callback = check_callback(callback)
         if callback is not None:
             if self._close_emitted:
-                call_later(self._loop, callback)
+                self._context.call_later(callback)
             else:
                 self.once("close", callback)
         if self._bind_state is CLOSED:
             return self
-        self._flush_held()  # sends made before close() go out, as they would unheld
         self._bind_state = next_bind_state(self._bind_state, "close")
-        self._receiver.close()
-        self._idle.close()
-        waiting, self._queue = self._queue or [], None
-        cancelled = DgramOSError(pyuv.errno.UV_ECANCELED, "send")
-        for item in waiting:
-            if item.callback is not None:
-                call_later(self._loop, item.callback, cancelled)
-        # libuv cancels sends still in its queue (ECANCELED) before it calls this.
-        self._handle.close(self._on_handle_closed)
+        self._outbox.cancel()
+        # libuv cancels sends still in its queue (ECANCELED) before it calls
+        # _on_handle_closed.
+        self._release()
         return self
 
     def _on_handle_closed(self, _handle: pyuv.UDP) -> None:
         self._close_emitted = True
-        self.emit("close")
+        try:
+            self.emit("close")
+        finally:
+            self._context.detach()
 
     def __enter__(self) -> Self:
         return self
@@ -546,12 +532,11 @@ class Socket(Emitter):
     def _option(self, syscall: str, call: Callable[..., Any], *args: Any) -> None:
         """Run a pyuv option call; a failure is raised as an OS error."""
         self._check_open()
-        self._flush_held()  # earlier sends go out with the options they were made under
+        self._outbox.flush_held()  # earlier sends go out with the options they were made under
         try:
             call(*args)
-        except (pyuv.error.UDPError, OSError) as exc:
-            status = -exc.errno if isinstance(exc, OSError) and exc.errno else uv_status_of(exc)
-            raise DgramOSError(status, syscall) from None
+        except (pyuv.error.UDPError, OSError, ValueError, TypeError, OverflowError) as exc:
+            raise DgramOSError(_os_status(exc), syscall) from None
 
     def setBroadcast(self, flag: Any = MISSING) -> None:
         """Set or clear SO_BROADCAST."""
@@ -594,32 +579,59 @@ class Socket(Emitter):
                          received="None")
         self._option("setMulticastInterface", self._handle.set_multicast_interface, iface)
 
-    def setMembership(self, group: Any = MISSING, iface: Any = None, op: Any = None) -> None:
+    def setMembership(self, group: Any = MISSING, iface: Any = None, op: Any = None) -> Self:
         """Join or leave a multicast group: ``op`` is 'join' or 'leave'.
-        ``setMembership(group, op)`` also works."""
+        ``setMembership(group, op)`` also works.  Returns the socket."""
         require(group, "multicastAddress")
         if op is None and iface in ("join", "leave"):
             iface, op = None, iface
-        self._membership(group, iface, check_membership_op(op))
+        return self._membership(group, iface, check_membership_op(op))
 
-    def addMembership(self, group: Any = MISSING, iface: Any = None) -> None:
-        """Join multicast ``group`` (IP_ADD_MEMBERSHIP)."""
-        self._membership(group, iface, "join")
+    def addMembership(self, group: Any = MISSING, iface: Any = None) -> Self:
+        """Join multicast ``group`` (IP_ADD_MEMBERSHIP); returns the socket."""
+        return self._membership(group, iface, "join")
 
-    def dropMembership(self, group: Any = MISSING, iface: Any = None) -> None:
-        """Leave multicast ``group`` (IP_DROP_MEMBERSHIP)."""
-        self._membership(group, iface, "leave")
+    def dropMembership(self, group: Any = MISSING, iface: Any = None) -> Self:
+        """Leave multicast ``group`` (IP_DROP_MEMBERSHIP); returns the socket."""
+        return self._membership(group, iface, "leave")
 
-    def _membership(self, group: Any, iface: Any, op: str) -> None:
-        require(group, "multicastAddress")
-        group = check_host(group, "multicastAddress")
-        if group is None:
-            raise misuse("ERR_MISSING_ARGS", name="multicastAddress")
+    def _membership(self, group: Any, iface: Any, op: str) -> Self:
+        group = self._group(group, "multicastAddress")
         iface = check_host(iface, "multicastInterface")
         membership = pyuv.UV_JOIN_GROUP if op == "join" else pyuv.UV_LEAVE_GROUP
         args = (group, membership) if iface is None else (group, membership, iface)
         syscall = "addMembership" if op == "join" else "dropMembership"
         self._option(syscall, self._handle.set_membership, *args)
+        return self
+
+    @staticmethod
+    def _group(value: Any, name: str) -> str:
+        """A required address argument of the multicast calls."""
+        require(value, name)
+        address = check_host(value, name)
+        if address is None:
+            raise misuse("ERR_MISSING_ARGS", name=name)
+        return address
+
+    def addSourceSpecificMembership(self, source: Any = MISSING, group: Any = MISSING,
+                                    iface: Any = None) -> Self:
+        """Join ``group`` for datagrams from ``source`` only (source-specific
+        multicast); returns the socket."""
+        return self._source_membership(source, group, iface, True)
+
+    def dropSourceSpecificMembership(self, source: Any = MISSING, group: Any = MISSING,
+                                     iface: Any = None) -> Self:
+        """Leave the source-specific ``group`` joined for ``source``; returns the socket."""
+        return self._source_membership(source, group, iface, False)
+
+    def _source_membership(self, source: Any, group: Any, iface: Any, join: bool) -> Self:
+        source = self._group(source, "sourceAddress")
+        group = self._group(group, "groupAddress")
+        iface = check_host(iface, "multicastInterface")
+        syscall = "addSourceSpecificMembership" if join else "dropSourceSpecificMembership"
+        self._option(syscall, lambda: source_membership(self._handle.fileno(), self._family,
+                                                        source, group, iface, join))
+        return self
 
     def setRecvBufferSize(self, size: Any = MISSING) -> None:
         """Set SO_RCVBUF (the kernel may double it)."""
@@ -682,7 +694,6 @@ class Socket(Emitter):
     def _set_ref(self, flag: bool) -> None:
         self._check_open()
         self._handle.ref = flag
-        set_ref = getattr(self._receiver, "set_ref", None)
-        if set_ref is not None:
-            set_ref(flag)
+        self._inbox.set_ref(flag)
+        self._idle.set_ref(flag)
 

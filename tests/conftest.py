@@ -4,6 +4,11 @@ Every loop run in a test goes through run_until() or run_for(), so nothing
 can hang: each has a deadline enforced by a timer that does not keep the loop
 alive by itself.  Exceptions that reach the loop's excepthook are collected in
 ``loop.errors`` and fail the test unless the test took them out.
+
+After every test, two checks (docs/api.md, "Lifecycle and interruptions"):
+once the test's loop has run, no handle is left on it (a socket the test
+closed leaves nothing of dgram_uv's behind), and the process holds no more
+descriptors than before the test.
 """
 
 from __future__ import annotations
@@ -21,7 +26,16 @@ from subprocs import Proc
 
 
 class Loop(pyuv.Loop):
-    """A pyuv loop that records what reaches its excepthook."""
+    """A pyuv loop that records what reaches its excepthook, and knows its
+    own descriptors (epoll, eventfd, ...: released when it is collected)."""
+
+    own_fds: set[str]
+
+    def __new__(cls) -> Loop:
+        before = set(os.listdir("/proc/self/fd"))
+        self = super().__new__(cls)  # pyuv makes the libuv loop here
+        self.own_fds = set(os.listdir("/proc/self/fd")) - before
+        return self
 
     def __init__(self) -> None:
         super().__init__()
@@ -31,17 +45,45 @@ class Loop(pyuv.Loop):
         self.errors.append(value)
 
 
+# node id -> the descriptors of the test's own loop (see no_descriptor_leaks).
+_LOOP_FDS: dict[str, set[str]] = {}
+
+
 @pytest.fixture
-def loop() -> Iterator[Loop]:
+def loop(request: pytest.FixtureRequest) -> Iterator[Loop]:
     lp = Loop()
+    _LOOP_FDS[request.node.nodeid] = lp.own_fds
     yield lp
-    # Close what the test left open, so descriptors do not leak between tests.
-    for handle in lp.handles:
-        if not handle.closed:
-            handle.close()
+    run_for(lp, 0.05)
+    left = [handle for handle in lp.handles if not handle.closed]
+    # Close what the test left open, so that one failure does not leak into
+    # the next test, then fail it.
+    for handle in left:
+        handle.close()
     run_for(lp, 0.05)
     errors = lp.errors
     assert not errors, f"exceptions reached loop.excepthook: {errors!r}"
+    assert not left, f"handles left on the test's loop: {left!r}"
+
+
+@pytest.fixture(autouse=True)
+def no_descriptor_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The process holds no more descriptors after a test than before it (the
+    test's own loop, still referenced by pytest here, not counted)."""
+    before = open_fds()
+    yield
+    own = _LOOP_FDS.pop(request.node.nodeid, set())
+
+    def left() -> set[str]:
+        gc.collect()
+        return set(os.listdir("/proc/self/fd")) - own
+
+    after = left()
+    if len(after) > before:  # a collection may lag behind a loop's last callback
+        time.sleep(0.05)
+        after = left()
+    assert len(after) <= before, (f"{len(after) - before} descriptor(s) left open: "
+                                  f"{sorted(after, key=int)} (the loop's own: {sorted(own)})")
 
 
 @pytest.fixture

@@ -70,12 +70,43 @@ def test_zero_turns_it_off_and_callback_is_replaced(loop) -> None:
     s.close()
 
 
-def test_timeout_alone_does_not_keep_the_loop_alive(loop) -> None:
+def test_armed_timeout_keeps_the_loop_alive_after_recv_stop(loop) -> None:
+    """luvit's timer holds the loop: 'timeout' fires after recvStop(), and on
+    a socket never bound, with nothing else keeping the loop alive."""
+    stopped = dgram_uv.createSocket("udp4", loop=loop).bind(0, "127.0.0.1")
+    stopped.recvStop()
+    unbound = dgram_uv.createSocket("udp4", loop=loop)
+    fired: list[str] = []
+    stopped.setTimeout(30, lambda: (fired.append("stopped"), stopped.close()))
+    unbound.setTimeout(40, lambda: (fired.append("unbound"), unbound.close()))
+    start = time.monotonic()
+    run_for(loop, 3)  # returns as soon as nothing keeps the loop alive
+    assert sorted(fired) == ["stopped", "unbound"]
+    assert time.monotonic() - start < 1
+
+
+def test_timeout_of_an_unrefd_socket_does_not_keep_the_loop_alive(loop) -> None:
     s = dgram_uv.createSocket("udp4", loop=loop)
     s.setTimeout(10_000)
+    s.unref()
     start = time.monotonic()
     run_for(loop, 5)
     assert time.monotonic() - start < 1
+    s.ref()  # and back: it holds the loop again
+    s.setTimeout(20, lambda: s.close())
+    run_for(loop, 3)
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize("msecs", [1, 2, 5, 7, 13])
+def test_timeout_never_fires_early(loop, msecs: int) -> None:
+    """setTimeout(7) once fired after 4.4 ms: pyuv truncated the 1.75 ms tick."""
+    s = dgram_uv.createSocket("udp4", loop=loop)
+    fired: list[float] = []
+    start = time.monotonic()
+    s.setTimeout(msecs, lambda: fired.append(time.monotonic() - start))
+    assert run_until(loop, lambda: bool(fired))
+    assert fired[0] >= msecs / 1000
     s.close()
 
 

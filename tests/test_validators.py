@@ -91,24 +91,54 @@ def test_ports() -> None:
         with pytest.raises(DgramValueError) as info:
             check_port(bad, allow_zero=True)
         assert info.value.code == "ERR_SOCKET_BAD_PORT"
-    for bad in (0, None):
+    for low in (0, None):
         with pytest.raises(DgramValueError):
-            check_port(bad, allow_zero=False)
-    for bad in ("80", 1.0, True, [80]):
+            check_port(low, allow_zero=False)
+    for wrong in ("80", 1.0, True, [80]):
         with pytest.raises(DgramTypeError) as tinfo:
-            check_port(bad, allow_zero=True)
+            check_port(wrong, allow_zero=True)
         assert tinfo.value.code == "ERR_INVALID_ARG_TYPE"
 
 
 def test_hosts() -> None:
     assert check_host(None) is None
     assert check_host("::1") == "::1"
+    assert check_host("fe80::1%eth0") == "fe80::1%eth0"
+    assert check_host("bücher.example") == "bücher.example"
     with pytest.raises(DgramTypeError):
         check_host(127)
-    with pytest.raises(DgramValueError):
-        check_host("")
+    with pytest.raises(DgramTypeError):
+        check_host(["::1"])  # unhashable: still the coded type error
     with pytest.raises(DgramValueError):
         check_host("a\x00b")
+
+
+def test_empty_host_is_the_default_as_in_node() -> None:
+    # Node: send(msg, port, ''), bind(port, '') and connect(port, '') all
+    # take their default address.
+    assert check_host("") is None
+    with pytest.raises(DgramValueError) as info:
+        check_host("", "interfaceAddress", empty_is_default=False)
+    assert info.value.code == "ERR_INVALID_ARG_VALUE"
+    assert '"interfaceAddress"' in str(info.value)
+
+
+def test_host_with_a_lone_surrogate_is_a_coded_error() -> None:
+    for name in ("address", "multicastAddress", "multicastInterface"):
+        with pytest.raises(DgramValueError) as info:
+            check_host("ho\ud800st", name)
+        assert info.value.code == "ERR_INVALID_ARG_VALUE"
+        assert f'"{name}"' in str(info.value)
+        assert not isinstance(info.value, UnicodeError)
+
+
+def test_host_str_subclass_comes_back_plain() -> None:
+    class Host(str):
+        pass
+
+    for text in ("127.0.0.1", "never-seen-before.example"):
+        host = check_host(Host(text))
+        assert host == text and type(host) is str
 
 
 def test_socket_types() -> None:
@@ -142,9 +172,126 @@ def test_buffer_sizes_and_msecs() -> None:
     with pytest.raises(DgramTypeError):
         check_buffer_size("1", "size")
     assert check_msecs(0) == 0.0 and check_msecs(2.5) == 2.5
-    for bad in (-1, float("nan"), float("inf")):
+    for msecs in (-1, float("nan"), float("inf")):
         with pytest.raises(DgramValueError) as info:
-            check_msecs(bad)
+            check_msecs(msecs)
         assert info.value.code == "ERR_OUT_OF_RANGE"
     with pytest.raises(DgramError):
         check_msecs("10")
+
+
+# -- bad input never escapes as a bare exception (API.md, "Errors") ----------
+
+def test_lone_surrogate_in_a_payload_names_the_argument() -> None:
+    for data, name in (("\ud800", "msg"), (["ok", "x\udfff"], "msg[1]")):
+        with pytest.raises(DgramValueError) as info:
+            payload(data)
+        assert info.value.code == "ERR_INVALID_ARG_VALUE"
+        assert f'"{name}"' in str(info.value)
+    with pytest.raises(DgramValueError) as sinfo:
+        normalize_send("\ud800", (9, "127.0.0.1"), {})
+    assert sinfo.value.code == "ERR_INVALID_ARG_VALUE"
+    with pytest.raises(DgramValueError) as oinfo:  # the offset form too
+        normalize_send("\ud800", (0, 1, 9), {})
+    assert '"buffer"' in str(oinfo.value)
+
+
+def test_released_memoryview_is_a_coded_error() -> None:
+    view = memoryview(b"abc")
+    view.release()
+    for call in (lambda: payload(view), lambda: payload([b"x", view]),
+                 lambda: normalize_send(view, (9,), {}),
+                 lambda: normalize_send(view, (0, 1, 9), {})):
+        with pytest.raises(DgramError) as info:
+            call()
+        assert info.value.code == "ERR_INVALID_ARG_VALUE"
+
+
+def test_payload_releases_its_view_of_a_bytearray() -> None:
+    buf = bytearray(b"abc")
+    assert payload(buf) == b"abc"
+    buf.extend(b"def")  # BufferError if a view were still held
+
+
+def test_a_list_that_contains_itself_is_a_coded_error() -> None:
+    looped: list[object] = [b"a"]
+    looped.append(looped)
+    with pytest.raises(DgramTypeError) as info:
+        payload(looped)
+    assert info.value.code == "ERR_INVALID_ARG_TYPE"
+    assert '"msg[1]"' in str(info.value)
+    with pytest.raises(DgramTypeError):
+        normalize_send(looped, (9, "127.0.0.1"), {})
+
+
+def test_lists_do_not_nest_as_in_node() -> None:
+    # Node takes a flat array of buffers and strings; so does payload(), so
+    # an absurdly deep list is refused at once, with no RecursionError.
+    deep: object = b"x"
+    for _ in range(100_000):
+        deep = [deep]
+    for data in ([[b"a"]], [b"a", (b"b",)], deep):
+        with pytest.raises(DgramTypeError) as info:
+            payload(data)
+        assert info.value.code == "ERR_INVALID_ARG_TYPE"
+
+
+# -- send's forms ------------------------------------------------------------
+
+def test_offset_form_takes_a_str_counting_utf8_bytes() -> None:
+    # Node v20: send(str, offset, length, port, host); 'é' is two bytes.
+    assert normalize_send("héllo", (1, 3, 9, "h"), {}) == (b"\xc3\xa9l", 9, "h", None)
+    assert normalize_send("héllo", (0, 6, 9, cb), {}) == (b"h\xc3\xa9llo", 9, None, cb)
+    with pytest.raises(DgramValueError) as info:
+        normalize_send("é", (0, 3, 9), {})
+    assert info.value.code == "ERR_BUFFER_OUT_OF_BOUNDS"
+    for listed in (["ab"], ("ab",), [b"ab"]):  # one buffer is sliced, not a list
+        with pytest.raises(DgramTypeError):
+            normalize_send(listed, (0, 1, 9), {})
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), (b"data", None, None, None)),
+        ((cb,), (b"data", None, None, cb)),
+        ((None,), (b"data", None, None, None)),
+        ((1, 2), (b"at", None, None, None)),  # Node: send(buf, offset, length)
+        ((1, 2, cb), (b"at", None, None, cb)),
+        ((1, 2, None), (b"at", None, None, None)),
+        ((0, 4, None, None, cb), (b"data", None, None, cb)),  # as Node takes it
+        # A port (or host) comes back for the socket to refuse (IS_CONNECTED).
+        ((9,), (b"data", 9, None, None)),
+        ((9, cb), (b"data", 9, None, cb)),
+        ((1, 2, 9), (b"at", 9, None, None)),
+        ((1, 2, 9, "h", cb), (b"at", 9, "h", cb)),
+    ],
+)
+def test_send_forms_on_a_connected_socket(args: tuple[object, ...],
+                                          expected: tuple[object, ...]) -> None:
+    assert normalize_send(b"data", args, {}, connected=True) == expected
+
+
+def test_connected_offset_form_checks_bounds_and_keywords() -> None:
+    with pytest.raises(DgramValueError) as info:
+        normalize_send(b"data", (2, 3), {}, True)
+    assert info.value.code == "ERR_BUFFER_OUT_OF_BOUNDS"
+    assert normalize_send(b"data", (1, 2), {"callback": cb}, True) == (b"at", None, None, cb)
+    assert normalize_send("héllo", (1, 2), {}, True) == (b"\xc3\xa9", None, None, None)
+    with pytest.raises(DgramTypeError):
+        normalize_send(b"data", ("1", 2), {}, True)
+
+
+def test_unconnected_two_arguments_stay_port_and_host() -> None:
+    # Without ``connected`` the same call is luvit's (port, host), as before.
+    assert normalize_send(b"data", (1, 2), {}) == (b"data", 1, 2, None)
+
+
+def test_host_with_a_broken_hash_is_a_coded_type_error() -> None:
+    class Odd:
+        def __hash__(self) -> int:
+            raise RuntimeError("no hash")
+
+    with pytest.raises(DgramTypeError) as info:
+        check_host(Odd())
+    assert info.value.code == "ERR_INVALID_ARG_TYPE"

@@ -1,0 +1,381 @@
+"""Outgoing datagrams: one owner per socket, from ``send()`` to the kernel
+and back to the send's callback.
+
+A send is one :class:`Datagram` for its whole life.  The socket's
+:class:`Outbox` decides where it goes:
+
+* straight to the kernel (``try_send``) when nothing is waiting;
+* into the *waiting* queue while the socket is not ready to send (a bind
+  that resolves a name, a pending connect) or while a datagram before it
+  waits for its host name to resolve: datagrams to one peer leave in the
+  order of the calls;
+* into the loop's :class:`SendWindow` while dgram_uv runs user code in a
+  loop of its own (the 'message' listeners of a received batch, the deferred
+  calls of an iteration): after the first send of a window, which goes
+  straight out so that a lone reply pays nothing, sends are held and leave
+  together when the window closes, one ``sendmmsg(2)`` per run of one
+  socket's datagrams of one address family;
+* to libuv's own queue (``UDP.send``) when the kernel's buffer is full
+  (EAGAIN) or libuv already queues sends of this socket.
+
+Every outcome reaches the send through one method, :meth:`Outbox._settle`:
+its callback on a later loop iteration, or, for a failure with no
+callback, an 'error' on the socket.  Nothing fails silently.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+import sys
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pyuv
+
+from ._errors import DgramError, DgramOSError, misuse, uv_status_of
+from ._resolve import split_scope
+
+if TYPE_CHECKING:
+    from ._blocklist import BlockList
+    from ._context import LoopContext
+
+try:
+    from ._batch_c import ffi, lib
+
+    SENDMMSG = hasattr(lib, "dgram_uv_sendmmsg")
+except ImportError:  # the helper was not built: every send goes straight out
+    ffi = lib = None
+    SENDMMSG = False
+
+SendCallback = Callable[[DgramError | None], Any] | None
+# Resolves a host name: lookup(host, done) and later done(address, 0) or
+# done(None, negative libuv status).
+Lookup = Callable[[str, Callable[[str | None, int], None]], None]
+
+
+class Datagram:
+    """One send: its payload, destination and callback."""
+
+    __slots__ = ("callback", "data", "host", "port", "ready")
+
+    def __init__(self, data: bytes, host: str | None, port: int | None,
+                 callback: SendCallback, ready: bool) -> None:
+        self.data = data
+        self.host = host  # None: the connected peer, known once connected
+        self.port = port
+        self.callback = callback
+        self.ready = ready  # host is an IP literal (or the peer's, filled in later)
+
+
+class SendWindow:
+    """The held sends of one loop, and how many windows are open."""
+
+    __slots__ = ("depth", "held", "opened")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.held: list[tuple[Outbox, Datagram]] = []
+        self.opened = False  # a send went straight out in this window
+
+    def hold(self) -> None:
+        """Open a window: sends after its first are held until the matching
+        release()."""
+        if not self.depth:
+            self.opened = False
+        self.depth += 1
+
+    def release(self) -> None:
+        """Close a window; the last one to close sends what was held."""
+        self.depth -= 1
+        if not self.depth and self.held:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send everything held, in order: one run per consecutive socket."""
+        while self.held:
+            held, self.held = self.held, []
+            start = 0
+            for i in range(1, len(held) + 1):
+                if i == len(held) or held[i][0] is not held[start][0]:
+                    held[start][0].send_run([item for _, item in held[start:i]])
+                    start = i
+
+
+class Outbox:
+    """The outgoing datagrams of one socket."""
+
+    __slots__ = ("_context", "_emit_error", "_handle", "_in_libuv", "_libuv_bytes", "_lookup",
+                 "_blocklist", "_waiting", "_waiting_for", "_window", "is_literal", "peer")
+
+    def __init__(self, handle: pyuv.UDP, context: LoopContext, lookup: Lookup,
+                 is_literal: Callable[[str], Any], emit_error: Callable[[DgramError], Any],
+                 blocklist: BlockList | None = None) -> None:
+        self._handle = handle
+        self._context = context
+        self._window = context.window if SENDMMSG else None
+        self._lookup = lookup
+        self.is_literal = is_literal
+        self._emit_error = emit_error
+        self._blocklist = blocklist
+        self._waiting: deque[Datagram] = deque()
+        # Why sends cannot go out yet: 'bind' until bound, 'connect' while connecting.
+        self._waiting_for: set[str] = {"bind"}
+        self._in_libuv = 0  # sends queued in libuv, and their bytes
+        self._libuv_bytes = 0
+        self.peer: tuple[str, int] | None = None  # set while connected
+
+    # -- the socket's moves ------------------------------------------------
+
+    def pause(self, reason: str) -> None:
+        """Keep sends waiting until resume(``reason``)."""
+        self._waiting_for.add(reason)
+
+    def resume(self, reason: str) -> None:
+        """``reason`` no longer holds sends back; send what is ready."""
+        self._waiting_for.discard(reason)
+        self._send_waiting()
+
+    def use_handle(self, handle: pyuv.UDP) -> None:
+        """Send through ``handle`` from now on (bind({'fd'}) adopts a descriptor)."""
+        self._handle = handle
+
+    # -- sending -----------------------------------------------------------
+
+    def send(self, data: bytes, host: str | None, port: int | None,
+             callback: SendCallback) -> None:
+        """Send ``data`` to ``host``:``port`` (None, None: the connected peer)."""
+        ready = host is None or self.is_literal(host) is not None
+        dgram = Datagram(data, host, port, callback, ready)
+        if self._waiting or self._waiting_for or not ready:
+            self._wait(dgram)
+            return
+        self._go(dgram)
+
+    def _wait(self, dgram: Datagram) -> None:
+        self._waiting.append(dgram)
+        if dgram.ready:
+            self._send_waiting()
+            return
+        host = dgram.host
+        assert host is not None
+
+        def resolved(address: str | None, status: int) -> None:
+            if dgram not in self._waiting:  # cancelled by close() meanwhile
+                return
+            if address is None:
+                self._waiting.remove(dgram)
+                self._settle(dgram, DgramOSError(status, "getaddrinfo", host, dgram.port))
+            else:
+                dgram.host, dgram.ready = address, True
+            self._send_waiting()
+
+        self._lookup(host, resolved)
+
+    def _send_waiting(self) -> None:
+        """Send waiting datagrams from the head while they are ready."""
+        waiting = self._waiting
+        while waiting and not self._waiting_for and waiting[0].ready:
+            self._go(waiting.popleft())
+
+    def _go(self, dgram: Datagram) -> None:
+        """The datagram's turn has come (and its host is resolved)."""
+        if dgram.host is None:
+            # The connected peer's: a send without an address only passes the
+            # socket's checks while connected, and a failed connect fails
+            # those that waited for it (fail_waiting).
+            dgram.host, dgram.port = self.peer  # type: ignore[misc]
+        if self._blocklist is not None and self._blocklist.check(dgram.host):
+            self._settle(dgram, misuse("ERR_IP_BLOCKED", address=dgram.host))
+            return
+        window = self._window
+        if window is not None and window.depth:
+            if window.opened:
+                window.held.append((self, dgram))
+                return
+            window.opened = True
+        self._send_now(dgram)
+
+    def _send_now(self, dgram: Datagram) -> None:
+        if self._in_libuv:  # behind libuv's queue, order needs libuv
+            self._send_via_libuv(dgram)
+            return
+        try:
+            self._handle.try_send(pyuv_address(dgram.host, dgram.port), dgram.data)  # type: ignore[arg-type]
+        except pyuv.error.UDPError as exc:
+            status = uv_status_of(exc)
+            if status != pyuv.errno.UV_EAGAIN:
+                self._settle(dgram, DgramOSError(status, "send", dgram.host, dgram.port))
+                return
+            # The kernel's buffer is full: let libuv queue this one, in order.
+            self._send_via_libuv(dgram)
+            return
+        except (TypeError, ValueError, OverflowError):  # pyuv refused the address
+            self._settle(dgram, DgramOSError(-errno.EINVAL, "send", dgram.host, dgram.port))
+            return
+        if dgram.callback is not None:
+            self._context.call_later(dgram.callback, None)
+
+    def _send_via_libuv(self, dgram: Datagram) -> None:
+        self._in_libuv += 1
+        self._libuv_bytes += len(dgram.data)
+
+        def sent(_handle: pyuv.UDP, error: int | None) -> None:
+            self._in_libuv -= 1
+            self._libuv_bytes -= len(dgram.data)
+            if error is None:
+                self._settle(dgram, None)
+            elif error == pyuv.errno.UV_ECANCELED and dgram.callback is None:
+                pass  # cancelled by our own close(): the user asked for it
+            else:
+                self._settle(dgram, DgramOSError(error, "send", dgram.host, dgram.port))
+
+        try:
+            self._handle.send(pyuv_address(dgram.host, dgram.port), dgram.data, sent)  # type: ignore[arg-type]
+        except pyuv.error.UDPError as exc:
+            self._in_libuv -= 1
+            self._libuv_bytes -= len(dgram.data)
+            self._settle(dgram, DgramOSError(uv_status_of(exc), "send", dgram.host, dgram.port))
+
+    def send_run(self, run: list[Datagram]) -> None:
+        """Send a run of held datagrams with sendmmsg, in order (SendWindow.flush)."""
+        if self._handle.closed:  # closed under us (the user swept the loop's handles)
+            for dgram in run:
+                self._settle(dgram, DgramOSError(pyuv.errno.UV_EBADF, "send", dgram.host,
+                                                 dgram.port))
+            return
+        fd = self._handle.fileno()
+        start = 0
+        while start < len(run):
+            if len(run) - start == 1 or self._in_libuv:
+                for dgram in run[start:]:
+                    self._send_now(dgram)
+                return
+            names = [sockaddr(d.host, d.port) for d in run[start:]]  # type: ignore[arg-type]
+            # One call per address family (an IPv4 literal on a udp6 socket
+            # has a shorter address): the family's run ends the call.
+            count = next((i for i, name in enumerate(names) if len(name) != len(names[0])),
+                         len(names))
+            result = sendmmsg(fd, [d.data for d in run[start:start + count]], names[:count])
+            if result > 0:
+                for dgram in run[start:start + result]:
+                    if dgram.callback is not None:
+                        self._context.call_later(dgram.callback, None)
+                start += result
+            elif result == -errno.EAGAIN:
+                for dgram in run[start:]:
+                    self._send_via_libuv(dgram)
+                return
+            else:  # this datagram failed (EMSGSIZE, ...); the rest still go
+                dgram = run[start]
+                self._settle(dgram, DgramOSError(result, "send", dgram.host, dgram.port))
+                start += 1
+
+    def flush_held(self) -> None:
+        """Send held datagrams now: before a change they must not see."""
+        window = self._window
+        if window is not None and window.held:
+            window.flush()
+
+    # -- outcomes ----------------------------------------------------------
+
+    def _settle(self, dgram: Datagram, err: DgramError | None) -> None:
+        """The one place a send's outcome is reported: its callback, later;
+        a failure without one is emitted as 'error', later."""
+        if dgram.callback is not None:
+            self._context.call_later(dgram.callback, err)
+        elif err is not None:
+            self._context.call_later(self._emit_error, err)
+
+    def fail_waiting(self, err: DgramError, *, only_for_peer: bool = False) -> None:
+        """Fail the waiting sends with ``err`` (a failed bind fails them all;
+        a failed connect only those that waited for its peer)."""
+        kept: deque[Datagram] = deque()
+        for dgram in self._waiting:
+            if only_for_peer and dgram.host is not None:
+                kept.append(dgram)
+            else:
+                self._settle(dgram, err)
+        self._waiting = kept
+
+    def cancel(self) -> None:
+        """close(): held sends go out first (as they would have unheld); the
+        waiting ones are cancelled (ECANCELED to their callbacks)."""
+        self.flush_held()
+        waiting, self._waiting = self._waiting, deque()
+        cancelled = DgramOSError(pyuv.errno.UV_ECANCELED, "send")
+        for dgram in waiting:
+            if dgram.callback is not None:
+                self._context.call_later(dgram.callback, cancelled)
+
+    # -- Node's queue figures ----------------------------------------------
+
+    def queue_size(self) -> int:
+        """Bytes waiting to be sent: waiting, held, or queued in libuv."""
+        held = self._window.held if self._window is not None else ()
+        return (sum(len(d.data) for d in self._waiting) + self._libuv_bytes
+                + sum(len(d.data) for box, d in held if box is self))
+
+    def queue_count(self) -> int:
+        """Datagrams waiting to be sent: waiting, held, or queued in libuv."""
+        held = self._window.held if self._window is not None else ()
+        return len(self._waiting) + self._in_libuv + sum(1 for box, _ in held if box is self)
+
+
+# -- addresses -------------------------------------------------------------
+
+_ADDRESSES: dict[tuple[str, int], tuple[Any, ...]] = {}  # (host, port) -> pyuv's tuple, bounded
+_SOCKADDRS: dict[tuple[str, int], bytes] = {}  # (host, port) -> struct sockaddr, bounded
+_FAMILY = struct.pack("=H", socket.AF_INET), struct.pack("=H", socket.AF_INET6)
+
+
+def pyuv_address(host: str, port: int) -> tuple[Any, ...]:
+    """The address tuple pyuv takes: a scoped IPv6 literal ('fe80::1%eth0')
+    becomes (address, port, 0, interface index)."""
+    key = (host, port)
+    found = _ADDRESSES.get(key)
+    if found is None:
+        if "%" in host:
+            address, scope_id = split_scope(host)
+            found = (address, port, 0, scope_id)
+        else:
+            found = key
+        if len(_ADDRESSES) >= 4096:
+            _ADDRESSES.clear()
+        _ADDRESSES[key] = found
+    return found
+
+
+def sockaddr(host: str, port: int) -> bytes:
+    """``struct sockaddr_in`` or ``sockaddr_in6`` for an IP literal, as bytes."""
+    key = (host, port)
+    found = _SOCKADDRS.get(key)
+    if found is None:
+        if ":" in host:
+            address, scope_id = split_scope(host)
+            found = (_FAMILY[1] + port.to_bytes(2, "big") + bytes(4)
+                     + socket.inet_pton(socket.AF_INET6, address)
+                     + scope_id.to_bytes(4, sys.byteorder))
+        else:
+            found = (_FAMILY[0] + port.to_bytes(2, "big")
+                     + socket.inet_pton(socket.AF_INET, host) + bytes(8))
+        if len(_SOCKADDRS) >= 4096:
+            _SOCKADDRS.clear()
+        _SOCKADDRS[key] = found
+    return found
+
+
+
+def sendmmsg(fd: int, payloads: list[bytes], names: list[bytes]) -> int:
+    """One sendmmsg call for ``payloads`` to ``names`` (all of one length).
+
+    Returns how many were sent (at least one), or a negative errno for the
+    first.
+    """
+    data = b"".join(payloads)
+    lens = ffi.new("uint32_t[]", [len(p) for p in payloads])
+    return int(lib.dgram_uv_sendmmsg(fd, ffi.from_buffer(data), lens,
+                                     ffi.from_buffer(b"".join(names)), len(names[0]),
+                                     len(payloads)))
