@@ -63,7 +63,7 @@ class LoopContext:
         self.loop = loop
         self.window = SendWindow()
         self._calls: deque[Call] = deque()
-        self._idle = pyuv.Idle(loop)
+        self._idle: pyuv.Idle | None = None  # made when first owed a call
         self._buffer: ReceiveBuffer | None = None
         self._sockets = 0
         self._closed = False
@@ -83,13 +83,19 @@ class LoopContext:
     @property
     def usable(self) -> bool:
         """False once closed, by us or by a user who closed every handle."""
-        return not self._closed and not self._idle.closed
+        return not self._closed and not (self._idle is not None and self._idle.closed)
+
 
     def _close_if_unused(self) -> None:
-        if self._sockets <= 0 and not self._calls and not self._closed:
+        if self._sockets > 0 or self._calls:
+            return
+        # A call owed after the close (the callback of a second close())
+        # reopens the handle; it is closed again once that call is made.
+        if self._idle is not None and not self._idle.closed:
+            self._idle.close()
+        self._idle = None
+        if not self._closed:
             self._closed = True
-            if not self._idle.closed:
-                self._idle.close()
             self._buffer = None
             if _CONTEXTS.get(id(self.loop)) is self:
                 del _CONTEXTS[id(self.loop)]
@@ -109,7 +115,7 @@ class LoopContext:
     def call_later(self, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` on a later iteration of the loop."""
         if not self._calls:
-            if self._idle.closed:  # the user closed every handle of the loop
+            if self._idle is None or self._idle.closed:  # closed: by a sweep of the loop
                 self._idle = pyuv.Idle(self.loop)
             self._idle.start(self._drain)
         self._calls.append((fn, args))
@@ -131,7 +137,7 @@ class LoopContext:
         finally:
             window.release()
             if not calls:
-                self._idle.stop()
+                self._idle.stop()  # type: ignore[union-attr]
                 self._close_if_unused()
 
 

@@ -137,3 +137,20 @@ def _os_errno(status: int) -> int:
 def uv_status_of(exc: BaseException) -> int:
     """The libuv status carried by a pyuv exception (``args[0]``)."""
     return int(exc.args[0]) if exc.args and isinstance(exc.args[0], int) else -_errno.EINVAL
+
+
+_UV_EAI_FAIL = pyuv.errno.UV_EAI_FAIL
+
+
+def lookup_error(outcome: object, syscall: str, host: str, port: int | None) -> DgramError:
+    """The error of a failed lookup: ours from a libuv status, or a custom
+    lookup's own error (wrapped when it is not a DgramError)."""
+    if isinstance(outcome, DgramError):
+        return outcome
+    if isinstance(outcome, BaseException):
+        status = -outcome.errno if isinstance(getattr(outcome, "errno", None), int) \
+            and outcome.errno > 0 else _UV_EAI_FAIL  # type: ignore[attr-defined]
+        err = DgramOSError(status, syscall, host, port)
+        err.__cause__ = outcome
+        return err
+    return DgramOSError(int(outcome), syscall, host, port)

@@ -12,7 +12,8 @@ whole milliseconds, so the tick period is whole milliseconds too (pyuv would
 truncate a fraction, and four ticks of 1.75 ms would end after 4 ms).
 
 While armed, the timer keeps the loop alive as the socket does (luvit's
-timer does): ``ref()``/``unref()`` on the socket apply to it too.
+timer does): ``ref()``/``unref()`` on the socket apply to it too.  Once it
+has fired, it only watches for the next activity and holds nothing.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class IdleTimeout:
 
     def set_ref(self, flag: bool) -> None:
         self._ref = flag
-        if self._timer is not None and not self._timer.closed:
+        if self._timer is not None and not self._timer.closed and not self._fired:
             self._timer.ref = flag
 
     def close(self) -> None:
@@ -77,10 +78,15 @@ class IdleTimeout:
             self._activity.seen = False
             self._loop.update_time()
             self._quiet_since = self._loop.now()
-            self._fired = False
+            if self._fired:  # re-armed: it holds the loop again
+                self._fired = False
+                self._timer.ref = self._ref  # type: ignore[union-attr]
             return
         # Loop time is whole milliseconds, truncated: the quiet period may
         # have begun up to 1 ms after the time recorded for it.
         if not self._fired and self._loop.now() - self._quiet_since >= self._msecs + 1:
+            # Spent until the next activity: it only watches for it now, and
+            # no longer holds the loop.
             self._fired = True
+            self._timer.ref = False  # type: ignore[union-attr]
             self._expired()

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyuv
 
-from ._errors import DgramError, DgramOSError, misuse, uv_status_of
+from ._errors import DgramError, DgramOSError, lookup_error, misuse, uv_status_of
 from ._resolve import split_scope
 
 if TYPE_CHECKING:
@@ -162,12 +162,12 @@ class Outbox:
         host = dgram.host
         assert host is not None
 
-        def resolved(address: str | None, status: int) -> None:
+        def resolved(address: str | None, status: object) -> None:
             if dgram not in self._waiting:  # cancelled by close() meanwhile
                 return
             if address is None:
                 self._waiting.remove(dgram)
-                self._settle(dgram, DgramOSError(status, "getaddrinfo", host, dgram.port))
+                self._settle(dgram, lookup_error(status, "getaddrinfo", host, dgram.port))
             else:
                 dgram.host, dgram.ready = address, True
             self._send_waiting()

@@ -30,7 +30,7 @@ import pyuv
 from ._aliases import with_snake_case_aliases
 from ._context import LoopContext, context_for
 from ._emitter import Emitter
-from ._errors import DgramError, DgramOSError, misuse, uv_status_of
+from ._errors import DgramError, DgramOSError, lookup_error, misuse, uv_status_of
 from ._idle import IdleTimeout
 from ._inbox import Activity, Inbox
 from ._membership import source_membership
@@ -88,20 +88,6 @@ def _os_status(exc: BaseException) -> int:
     if isinstance(exc, OSError) and exc.errno:
         return -exc.errno
     return uv_status_of(exc)
-
-
-def _lookup_failure(outcome: Any, syscall: str, host: str, port: int | None) -> DgramError:
-    """The error of a failed lookup: ours from a libuv status, or a custom
-    lookup's own error (wrapped when it is not a DgramError)."""
-    if isinstance(outcome, DgramError):
-        return outcome
-    if isinstance(outcome, BaseException):
-        status = -outcome.errno if isinstance(getattr(outcome, "errno", None), int) \
-            and outcome.errno > 0 else pyuv.errno.UV_EAI_FAIL  # type: ignore[attr-defined]
-        err = DgramOSError(status, syscall, host, port)
-        err.__cause__ = outcome
-        return err
-    return DgramOSError(int(outcome), syscall, host, port)
 
 
 @with_snake_case_aliases
@@ -236,7 +222,7 @@ class Socket(Emitter):
             if self._bind_state is not BINDING:  # closed meanwhile
                 return
             if address is None:
-                self._bind_failed(_lookup_failure(outcome, "getaddrinfo", host, None))
+                self._bind_failed(lookup_error(outcome, "getaddrinfo", host, None))
             else:
                 self._bind_now(address, port, flags)
 
@@ -267,6 +253,9 @@ class Socket(Emitter):
             raise DgramOSError(-(exc.errno or errno.EBADF), "bind") from None
         if kind != socket.SOCK_DGRAM or family != self._family:
             raise DgramOSError(-errno.EINVAL, "bind")
+        if any(isinstance(h, pyuv.UDP) and not h.closed and h.fileno() == fd
+               for h in self._loop.handles):
+            raise DgramOSError(-errno.EEXIST, "bind")  # another handle owns it (Node)
         # pyuv made a descriptor of its own for this socket: a handle made
         # without a family has none, and takes the adopted one.
         old = self._handle
@@ -401,11 +390,15 @@ class Socket(Emitter):
             if self._bind_state is CLOSED or self._connect_attempt is not attempt:
                 return
             if address is None:
-                self._connect_failed(_lookup_failure(outcome, "getaddrinfo", host, port))
+                self._connect_failed(lookup_error(outcome, "getaddrinfo", host, port))
                 return
             if literal_family(address) != self._family:
                 err = DgramOSError(-errno.EAFNOSUPPORT, "connect", address, port)
                 self._connect_failed(err)
+                return
+            blocklist = self._options.get("sendBlockList")
+            if blocklist is not None and blocklist.check(address):
+                self._connect_failed(misuse("ERR_IP_BLOCKED", address=address))
                 return
             self._outbox.flush_held()
             try:

@@ -403,7 +403,7 @@ def normalize_send(data: object, args: tuple[Any, ...], keywords: dict[str, Any]
             count -= 1
     # luvit's form, the common case, first; ``not connected`` is decided
     # before ``count < 2`` since a connected send rarely comes with a port.
-    if count < 3 and (not connected or count < 2 or not _is_int(args[1])):
+    if count < 3 and (not connected or count < 2 or type(args[1]) is not int):
         if type(data) is not bytes:
             data = payload(data)
         return data, args[0] if count else None, args[1] if count == 2 else None, callback

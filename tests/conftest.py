@@ -6,8 +6,8 @@ alive by itself.  Exceptions that reach the loop's excepthook are collected in
 ``loop.errors`` and fail the test unless the test took them out.
 
 After every test, two checks (docs/api.md, "Lifecycle and interruptions"):
-once the test's loop has run, no handle is left on it (a socket the test
-closed leaves nothing of dgram_uv's behind), and the process holds no more
+once the sockets the test left open are closed and the test's loop has
+run, no handle is left on it (nothing of dgram_uv's stays behind), and the process holds no more
 descriptors than before the test.
 """
 
@@ -22,7 +22,15 @@ from typing import Any
 import pytest
 import pyuv
 
+import dgram_uv
+
 from subprocs import Proc
+
+
+# libuv makes a pipe once per process, with its first loop (the lock of its
+# signal handling): made here, before any test counts descriptors.
+pyuv.Loop()
+pyuv.Loop.default_loop()  # a process-wide singleton: its descriptors are no test's
 
 
 class Loop(pyuv.Loop):
@@ -54,6 +62,11 @@ def loop(request: pytest.FixtureRequest) -> Iterator[Loop]:
     lp = Loop()
     _LOOP_FDS[request.node.nodeid] = lp.own_fds
     yield lp
+    # Sockets the test left open are closed through the API; after that,
+    # nothing of dgram_uv's may remain on the loop.
+    for obj in gc.get_objects():
+        if isinstance(obj, dgram_uv.Socket) and obj._loop is lp:
+            obj.close()
     run_for(lp, 0.05)
     left = [handle for handle in lp.handles if not handle.closed]
     # Close what the test left open, so that one failure does not leak into

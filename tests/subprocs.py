@@ -57,7 +57,15 @@ class Proc:
         for name, lines in self.lines.items():
             while not lines.empty():
                 self.seen[name].append(lines.get_nowait())
+        self._close_pipes()
         return status
+
+    def _close_pipes(self) -> None:
+        for thread in self._threads:
+            thread.join(TIMEOUT)
+        for stream in (self.popen.stdout, self.popen.stderr):
+            if stream is not None:
+                stream.close()
 
     def output(self, stream: str) -> str:
         return "\n".join(self.seen[stream])
@@ -66,3 +74,4 @@ class Proc:
         if self.popen.poll() is None:
             self.popen.kill()
             self.popen.wait(TIMEOUT)
+        self._close_pipes()

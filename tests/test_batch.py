@@ -17,6 +17,9 @@ import pyuv
 from conftest import open_fds, run_for, run_until
 from dgram_uv import _batch
 from dgram_uv._batch import AVAILABLE, SLOTS, BatchReceiver
+from dgram_uv._context import context_for
+from dgram_uv._inbox import Activity, Inbox
+from dgram_uv._receive import PyuvReceiver
 
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason="the recvmmsg helper is not built")
 
@@ -42,7 +45,7 @@ class FakeSock:
         host = "127.0.0.1" if family == socket.AF_INET else "::1"
         self._handle.bind((host, 0))
         self._events: dict[str, tuple[Listener, ...]] = {}
-        self._idle_seen = False
+        self.activity = Activity()
         self.failures: list[tuple[int, str]] = []
         self.received: list[tuple[bytes, dict[str, Any]]] = []
         # Room for thousands of queued datagrams (root may go past rmem_max).
@@ -66,8 +69,51 @@ class FakeSock:
         # As the Emitter does: the tuple is replaced, the dict kept.
         self._events["message"] = listeners
 
-    def _receive_failed(self, status: int, syscall: str) -> None:
-        self.failures.append((status, syscall))
+    @property
+    def _idle_seen(self) -> bool:
+        return self.activity.seen
+
+    def emit_error(self, err: Any) -> None:
+        self.failures.append((err.uv_status, err.syscall))
+
+
+class Harness:
+    """A BatchReceiver with the Inbox a socket would give it; start, stop and
+    close go through the inbox, as the socket's do."""
+
+    def __init__(self, sock: FakeSock) -> None:
+        context = self.context = context_for(sock._loop)
+        context.attach()  # as a socket does
+        self.inbox = Inbox(sock, sock._events, context, sock.activity, sock.emit_error)
+        self.receiver = BatchReceiver(
+            sock._handle, self.inbox, context,
+            lambda: PyuvReceiver(sock._handle, sock._family, self.inbox))
+        self.inbox.attach(self.receiver)
+
+    def start(self) -> None:
+        self.inbox.start()
+
+    def stop(self) -> None:
+        self.inbox.stop()
+
+    def close(self) -> None:
+        if not self.receiver.closed:
+            self.inbox.close()
+            self.context.detach()
+
+    def set_ref(self, flag: bool) -> None:
+        self.inbox.set_ref(flag)
+
+    @property
+    def _pending(self) -> Any:
+        return self.inbox._pending
+
+    @property
+    def _batch(self) -> Any:
+        return self.receiver._buffer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.receiver, name)
 
 
 @pytest.fixture
@@ -78,8 +124,8 @@ def sock(loop: pyuv.Loop) -> Iterator[FakeSock]:
 
 
 @pytest.fixture
-def receiver(sock: FakeSock) -> Iterator[BatchReceiver]:
-    r = BatchReceiver(sock)
+def receiver(sock: FakeSock) -> Iterator[Harness]:
+    r = Harness(sock)
     yield r
     r.close()
     sock._handle.close()
@@ -191,7 +237,7 @@ def test_mixed_senders_get_their_own_rinfo(loop, sock: FakeSock,
 def test_ipv6(loop) -> None:
     sock = FakeSock(loop, socket.AF_INET6)
     sock.on(sock.record)
-    receiver = BatchReceiver(sock)
+    receiver = Harness(sock)
     receiver.start()
     a, b = sender(socket.AF_INET6), sender(socket.AF_INET6)
     items = [(a if i % 3 else b, b"six%d" % i) for i in range(300)] + [(a, b"")]
@@ -231,7 +277,7 @@ def test_listener_exception_skips_only_the_rest_of_that_datagram(
 
 
 def test_no_listener_drops_quietly(loop, sock: FakeSock, receiver: BatchReceiver) -> None:
-    sock._events = {}
+    sock._events.clear()  # as removeAllListeners() does: the table is kept
     receiver.start()
     src = sender()
     src.sendto(b"nobody", sock.address)
@@ -326,7 +372,7 @@ def test_stop_then_start_inside_a_listener_goes_on(loop, sock: FakeSock,
 
 
 def test_close_in_the_middle_of_a_batch_stops_delivery(loop, sock: FakeSock) -> None:
-    receiver = BatchReceiver(sock)
+    receiver = Harness(sock)
 
     def closer(msg: bytes, rinfo: dict[str, Any]) -> None:
         sock.record(msg, rinfo)
@@ -350,7 +396,7 @@ def test_close_in_the_middle_of_a_batch_stops_delivery(loop, sock: FakeSock) -> 
 def test_close_releases_the_dup_and_the_poll(loop) -> None:
     before = open_fds()
     sock = FakeSock(loop)
-    receiver = BatchReceiver(sock)
+    receiver = Harness(sock)
     with_socket = open_fds()
     receiver.start()
     assert open_fds() == with_socket + 1  # the dup'd descriptor
@@ -369,7 +415,7 @@ def test_close_releases_the_dup_and_the_poll(loop) -> None:
 
 def test_closed_socket_port_is_free_again(loop) -> None:
     sock = FakeSock(loop)
-    receiver = BatchReceiver(sock)
+    receiver = Harness(sock)
     receiver.start()
     address = sock.address
     receiver.close()
@@ -381,7 +427,7 @@ def test_closed_socket_port_is_free_again(loop) -> None:
 
 def test_many_receivers_share_one_buffer_per_loop(loop) -> None:
     socks = [FakeSock(loop) for _ in range(3)]
-    receivers = [BatchReceiver(s) for s in socks]
+    receivers = [Harness(s) for s in socks]
     for s, r in zip(socks, receivers, strict=True):
         s.on(s.record)
         r.start()
@@ -406,7 +452,7 @@ def test_two_loops_in_two_threads(loop) -> None:
         lp = pyuv.Loop()
         s = FakeSock(lp)
         s.on(s.record)
-        r = BatchReceiver(s)
+        r = Harness(s)
         r.start()
         src = sender()
         sent = 0
@@ -426,7 +472,7 @@ def test_two_loops_in_two_threads(loop) -> None:
         guard.start(lambda _t: lp.stop(), 10.0, 0)
         lp.run()
         results[k] = [m for m, _ in s.received]
-        assert r._batch is _batch._loop_batch(lp)
+        assert r._batch is context_for(lp).receive_buffer()
         for h in (idle, guard):
             h.close()
         r.close()
@@ -454,7 +500,7 @@ def test_read_error_is_reported(loop, sock: FakeSock, receiver: BatchReceiver) -
         receiver.start()
         view.send(b"ping")
     assert run_until(loop, lambda: bool(sock.failures))
-    assert sock.failures[0] == (-errno.ECONNREFUSED, "recvmmsg")
+    assert sock.failures[0] == (-errno.ECONNREFUSED, "recvmsg")
     assert sock.received == []
 
 
@@ -477,7 +523,7 @@ def test_sender_cache_is_bounded(loop, monkeypatch) -> None:
     monkeypatch.setattr(_batch, "_CACHE_MAX", 4)
     sock = FakeSock(loop)
     sock.on(sock.record)
-    receiver = BatchReceiver(sock)
+    receiver = Harness(sock)
     receiver.start()
     senders = [sender() for _ in range(10)]
     send_all(loop, sock, [(s, b"hi") for s in senders * 3])
@@ -495,7 +541,7 @@ def test_kept_rest_survives_other_sockets_reading(loop) -> None:
     # what a stop() leaves undelivered must not be overwritten by the next
     # read, here another socket's on the same loop.
     first, other = FakeSock(loop), FakeSock(loop)
-    r1, r2 = BatchReceiver(first), BatchReceiver(other)
+    r1, r2 = Harness(first), Harness(other)
 
     def stopper(msg: bytes, rinfo: dict[str, Any]) -> None:
         first.record(msg, rinfo)
@@ -528,7 +574,7 @@ def test_closed_receiver_leaves_no_epoll_registration(loop, sock: FakeSock) -> N
     # libuv 1.13 keeps a closed uv_poll's descriptor in epoll; with the dup
     # closed but the socket still open (through the UDP handle), a pending
     # datagram would wake the loop at every turn, spinning it.
-    receiver = BatchReceiver(sock)
+    receiver = Harness(sock)
     receiver.start()
     run_for(loop, 0.02)  # libuv adds the descriptor to epoll on this turn
     receiver.close()
@@ -550,7 +596,7 @@ def test_out_of_descriptors_falls_back_to_pyuv(loop, sock: FakeSock, monkeypatch
         raise OSError(errno.EMFILE, "Too many open files")
 
     monkeypatch.setattr(_batch.os, "dup", no_dup)
-    receiver = BatchReceiver(sock)
+    receiver = Harness(sock)
     receiver.start()
     monkeypatch.undo()
     assert receiver._poll is None and receiver._fallback is not None
@@ -572,9 +618,8 @@ def test_out_of_descriptors_falls_back_to_pyuv(loop, sock: FakeSock, monkeypatch
 
 def test_listeners_run_with_the_loops_sends_held(loop, sock: FakeSock,
                                                  receiver: BatchReceiver) -> None:
-    from dgram_uv._sendmany import loop_batch
 
-    sends = loop_batch(loop)
+    sends = context_for(loop).window
     if sends is None:
         pytest.skip("no send batching without the helper")
     depths: list[int] = []

@@ -7,26 +7,30 @@ from typing import Any
 import pytest
 
 import dgram_uv
-import dgram_uv._socket as socket_module
+import dgram_uv._outbox as outbox_module
 from conftest import run_until
 from dgram_uv import DgramOSError
-from dgram_uv._defer import call_later
-from dgram_uv._sendmany import AVAILABLE, sockaddr
+from dgram_uv._context import context_for
+from dgram_uv._outbox import SENDMMSG, sockaddr
 
-pytestmark = pytest.mark.skipif(not AVAILABLE, reason="the compiled helper is not built")
+pytestmark = pytest.mark.skipif(not SENDMMSG, reason="the compiled helper is not built")
+
+
+def call_later(loop: Any, fn: Any, *args: Any) -> None:
+    context_for(loop).call_later(fn, *args)
 
 
 @pytest.fixture
 def sendmmsg_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the datagrams of each sendmmsg call the socket makes."""
     calls: list[int] = []
-    real = socket_module.sendmmsg
+    real = outbox_module.sendmmsg
 
-    def counting(fd: int, payloads: list[bytes], addrs: list[bytes], first: int) -> int:
-        calls.append(len(payloads) - first)
-        return real(fd, payloads, addrs, first)
+    def counting(fd: int, payloads: list[bytes], names: list[bytes]) -> int:
+        calls.append(len(payloads))
+        return real(fd, payloads, names)
 
-    monkeypatch.setattr(socket_module, "sendmmsg", counting)
+    monkeypatch.setattr(outbox_module, "sendmmsg", counting)
     return calls
 
 

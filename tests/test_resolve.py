@@ -9,6 +9,7 @@ import pyuv  # type: ignore[import-untyped,unused-ignore]
 
 from conftest import run_until
 from dgram_uv import _resolve
+from dgram_uv._context import context_for
 from dgram_uv._resolve import literal_family, lookup, scope_index, scoped, split_scope
 
 
@@ -67,7 +68,8 @@ def test_scope_index_and_split_scope() -> None:
 
 def test_lookup_resolves_names_for_the_family(loop: pyuv.Loop) -> None:
     results: list[tuple[str | None, int]] = []
-    lookup(loop, "localhost", socket.AF_INET, lambda a, s: results.append((a, s)))
+    lookup(loop, "localhost", socket.AF_INET, lambda a, s: results.append((a, s)),
+           context_for(loop).call_later)
     assert results == []  # always asynchronous
     assert run_until(loop, lambda: bool(results), timeout=10)
     assert results == [("127.0.0.1", 0)]
@@ -75,7 +77,8 @@ def test_lookup_resolves_names_for_the_family(loop: pyuv.Loop) -> None:
 
 def test_lookup_failure_reports_a_libuv_status(loop: pyuv.Loop) -> None:
     results: list[tuple[str | None, int]] = []
-    lookup(loop, "no-such-host.invalid", socket.AF_INET, lambda a, s: results.append((a, s)))
+    lookup(loop, "no-such-host.invalid", socket.AF_INET, lambda a, s: results.append((a, s)),
+           context_for(loop).call_later)
     assert run_until(loop, lambda: bool(results), timeout=10)
     address, status = results[0]
     assert address is None
