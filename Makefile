@@ -31,8 +31,10 @@ bench: install
 	$(PY) -c 'import uvloop, matplotlib' 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/run.py --setup $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
 
+# ruff on everything; mypy --strict (pyproject.toml) on the package.
 lint: install
 	$(PY) -m ruff check dgram_uv tests benchmarks
+	$(PY) -m mypy dgram_uv
 
 clean:
 	rm -rf $(VENV) build *.egg-info dgram_uv/*.so

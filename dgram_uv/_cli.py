@@ -90,7 +90,7 @@ def socket_type(host: str) -> str:
 
 # -- one command's loop -----------------------------------------------------
 
-class _Loop(pyuv.Loop):
+class _Loop(pyuv.Loop):  # type: ignore[misc]
     """A fresh loop whose callbacks' exceptions end the command instead of
     being printed and ignored (pyuv's default excepthook)."""
 

@@ -48,7 +48,7 @@ def report_exception(loop: pyuv.Loop) -> None:
     """Hand the exception being handled to ``loop.excepthook``, as pyuv does."""
     hook = getattr(loop, "excepthook", None)
     if hook is None:
-        sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+        sys.excepthook(*sys.exc_info())
     else:
         hook(*sys.exc_info())
 

@@ -154,7 +154,7 @@ class Emitter:
             raise misuse("ERR_INVALID_ARG_TYPE", name="target", expected="an emitter",
                          received=describe(target))
         self.on(name, lambda *args: target.emit(name, *args))
-        return target
+        return target  # type: ignore[no-any-return]
 
     def wrap(self, name: Any = MISSING) -> None:
         """luvit's wrap: replace method ``name`` with ``fn(err, *args)`` that

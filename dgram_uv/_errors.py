@@ -148,9 +148,9 @@ def lookup_error(outcome: object, syscall: str, host: str, port: int | None) -> 
     if isinstance(outcome, DgramError):
         return outcome
     if isinstance(outcome, BaseException):
-        status = -outcome.errno if isinstance(getattr(outcome, "errno", None), int) \
-            and outcome.errno > 0 else _UV_EAI_FAIL  # type: ignore[attr-defined]
+        number = getattr(outcome, "errno", None)
+        status = -number if isinstance(number, int) and number > 0 else _UV_EAI_FAIL
         err = DgramOSError(status, syscall, host, port)
         err.__cause__ = outcome
         return err
-    return DgramOSError(int(outcome), syscall, host, port)
+    return DgramOSError(int(outcome), syscall, host, port)  # type: ignore[call-overload]

@@ -40,7 +40,7 @@ class IdleTimeout:
         self._activity = activity
         self._expired = expired
         self._timer: pyuv.Timer | None = None
-        self._msecs = 0
+        self._msecs = 0.0
         self._quiet_since = 0
         self._fired = False
         self._ref = True

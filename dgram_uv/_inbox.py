@@ -26,7 +26,7 @@ without one pays nothing for the feature.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._context import report_exception
@@ -140,9 +140,11 @@ class Inbox:
     def _emit_all(self, runs: list[Run]) -> None:
         # The hot loop: one dict copy and the listener calls per datagram.
         listeners = self._events.get  # asked anew per datagram: they may change
-        k, template, rest = 0, {}, iter(())
+        k = 0
+        template: RInfo = {}
+        rest: Iterator[bytes] = iter(())
         try:
-            for k, (template, msgs) in enumerate(runs):  # noqa: B007 (read after the loop)
+            for k, (template, msgs) in enumerate(runs):
                 rest = iter(msgs)
                 for msg in rest:
                     rinfo = template.copy()  # cheaper than building a dict

@@ -107,8 +107,20 @@ class SendWindow:
 class Outbox:
     """The outgoing datagrams of one socket."""
 
-    __slots__ = ("_context", "_emit_error", "_handle", "_in_libuv", "_libuv_bytes", "_lookup",
-                 "_blocklist", "_waiting", "_waiting_for", "_window", "is_literal", "peer")
+    __slots__ = (
+        "_blocklist",
+        "_context",
+        "_emit_error",
+        "_handle",
+        "_in_libuv",
+        "_libuv_bytes",
+        "_lookup",
+        "_waiting",
+        "_waiting_for",
+        "_window",
+        "is_literal",
+        "peer",
+    )
 
     def __init__(self, handle: pyuv.UDP, context: LoopContext, lookup: Lookup,
                  is_literal: Callable[[str], Any], emit_error: Callable[[DgramError], Any],

@@ -11,9 +11,9 @@ import pyuv  # type: ignore[import-untyped,unused-ignore]
 
 from ._errors import uv_status_of
 
-WILDCARD = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
-LOOPBACK = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
-FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
+WILDCARD: dict[int, str] = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
+LOOPBACK: dict[int, str] = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
+FAMILY_NAMES: dict[int, str] = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 
 
 _LITERALS: dict[str, int | None] = {}  # host -> literal_family(host), bounded

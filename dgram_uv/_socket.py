@@ -438,7 +438,7 @@ class Socket(Emitter):
         if callback is None or callback not in self.listeners("connect"):
             return None
         self.removeListener("connect", callback)
-        return callback
+        return callback  # type: ignore[no-any-return]
 
     def _connect_failed(self, err: DgramError) -> None:
         """Only the sends that waited for the connection fail with it; sends
@@ -540,13 +540,13 @@ class Socket(Emitter):
         """Set IP_TTL (1-255); returns ``ttl``."""
         require(ttl, "ttl")
         self._set_ttl("setTTL", self._handle.set_ttl, check_ttl(ttl), 1)
-        return ttl
+        return ttl  # type: ignore[no-any-return]
 
     def setMulticastTTL(self, ttl: Any = MISSING) -> int:
         """Set IP_MULTICAST_TTL (0-255); returns ``ttl``."""
         require(ttl, "ttl")
         self._set_ttl("setMulticastTTL", self._handle.set_multicast_ttl, check_ttl(ttl), 0)
-        return ttl
+        return ttl  # type: ignore[no-any-return]
 
     def _set_ttl(self, syscall: str, call: Callable[[int], None], ttl: int, low: int) -> None:
         # libuv refuses out-of-range values with EINVAL; pyuv would raise a
@@ -561,12 +561,12 @@ class Socket(Emitter):
         require(flag, "flag")
         self._option("setMulticastLoopback", self._handle.set_multicast_loop,
                      check_flag(flag, "flag"))
-        return flag
+        return flag  # type: ignore[no-any-return]
 
     def setMulticastInterface(self, iface: Any = MISSING) -> None:
         """Choose the outgoing interface for multicast (an address of it)."""
         require(iface, "interfaceAddress")
-        iface = check_host(iface, "interfaceAddress")  # type: ignore[assignment]
+        iface = check_host(iface, "interfaceAddress")
         if iface is None:
             raise misuse("ERR_INVALID_ARG_TYPE", name="interfaceAddress", expected="of type str",
                          received="None")

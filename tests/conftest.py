@@ -23,9 +23,7 @@ import pytest
 import pyuv
 
 import dgram_uv
-
 from subprocs import Proc
-
 
 # libuv makes a pipe once per process, with its first loop (the lock of its
 # signal handling): made here, before any test counts descriptors.

@@ -8,8 +8,8 @@ import gc
 import os
 from typing import Any
 
-import pyuv
 import pytest
+import pyuv
 
 import dgram_uv
 from conftest import Loop, run_for, run_until
