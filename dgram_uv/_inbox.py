@@ -127,6 +127,23 @@ class Inbox:
         finally:
             window.release()
 
+    def deliver_one(self, msg: bytes, rinfo: RInfo) -> None:
+        """One datagram (the pyuv receiver's): the same delivery as
+        deliver(), without a batch to cut short.  A listener's exception goes
+        on to pyuv, which hands it to the excepthook."""
+        if self._pending is not None or self._blocklist is not None:
+            rinfo["size"] = 0
+            self.deliver([(rinfo, (msg,))])
+            return
+        self.activity.seen = True
+        window = self._context.window
+        window.hold()
+        try:
+            for fn in self._events.get("message", ()):
+                fn(msg, rinfo)
+        finally:
+            window.release()
+
     def _resume(self) -> None:
         if self.reading and self._pending is not None:
             self.deliver([])

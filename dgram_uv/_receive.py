@@ -71,9 +71,8 @@ class PyuvReceiver:
         if addr is None or data is None:  # libuv's "nothing more to read"
             return
         host = addr[0] if len(addr) < 4 or not addr[3] else scoped(addr[0], addr[3])
-        rinfo = {"address": host, "family": self._family, "port": addr[1], "size": 0,
-                 "ip": host}
-        self._inbox.deliver([(rinfo, (data,))])
+        self._inbox.deliver_one(data, {"address": host, "family": self._family,
+                                       "port": addr[1], "size": len(data), "ip": host})
 
 
 def _descriptor_to_spare(fd: int) -> bool:
