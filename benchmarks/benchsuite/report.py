@@ -206,7 +206,7 @@ def render_plot(
         f"({'quick' if results['parameters']['quick'] else 'full'} run, medians)",
         fontsize=11,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return None
