@@ -10,6 +10,8 @@
 //             and multi-buffer: one socket sends to itself in bursts of `num`
 //             started from the send callbacks.
 //   pingpong  two sockets, one datagram in flight; round-trip times.
+//   echo      an echo server: print PORT, answer every datagram from the
+//             'message' listener with send(msg, rinfo.port, rinfo.address).
 // Every listener touches the payload length and the sender's port, as the
 // Python and Lua contestants do, so no contestant can skip that work.
 'use strict';
@@ -252,7 +254,21 @@ function pingpong() {
   b.bind(0, '127.0.0.1', start);
 }
 
-const modes = { flood, drain, selfsend, pingpong };
+function echo() {
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (msg, rinfo) => {
+    sock.send(msg, rinfo.port, rinfo.address);
+  });
+  sock.on('error', (err) => {
+    process.stderr.write(`socket error: ${err.message}\n`);
+    process.exit(1);
+  });
+  sock.bind(0, '127.0.0.1', () => {
+    process.stdout.write(`PORT ${sock.address().port} ${sock.getRecvBufferSize()}\n`);
+  });
+}
+
+const modes = { flood, drain, selfsend, pingpong, echo };
 if (!modes[args.mode]) {
   process.stderr.write(`unknown mode ${args.mode}\n`);
   process.exit(2);

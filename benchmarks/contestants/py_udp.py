@@ -18,7 +18,11 @@ benchmarks/run.py):
             the queue empty and report how long that took.
   selfsend  (dgram_uv) Node's benchmark/dgram shape: one socket sends to
             itself in bursts of --num from the send callbacks.
-  pingpong  (dgram_uv, pyuv) two sockets, one datagram in flight.
+  pingpong  (dgram_uv, pyuv) two sockets, one datagram in flight; pyuv
+            answers with try_send (no request, no callback).
+  echo      (dgram_uv, pyuv) an echo server on 127.0.0.1:0: print
+            "PORT <port> <rcvbuf>", then answer every datagram from the
+            receive callback until killed (benchmarks' echo load generator).
 
 Every receive callback does the same work in every implementation: count,
 add the payload length, add the sender's port.  The harness checks the sums
@@ -409,9 +413,15 @@ def pingpong(args: argparse.Namespace) -> None:
         ub.bind((HOST, 0))
         b_addr = (HOST, ub.getsockname()[1])
 
+        # try_send: the system call at once, no request object or callback
+        # (what dgram_uv's send() does first); send() only if the socket's
+        # buffer is full, which with one datagram in flight never happens.
         def b_read(handle: Any, addr: Any, flags: int, data: bytes | None, error: Any) -> None:
             if data is not None:
-                ub.send(addr, data)
+                try:
+                    ub.try_send(addr, data)
+                except ev.pyuv.error.UDPError:
+                    ub.send(addr, data)
 
         def a_read(handle: Any, addr: Any, flags: int, data: bytes | None, error: Any) -> None:
             nonlocal t_send, nbytes, port_sum
@@ -423,7 +433,10 @@ def pingpong(args: argparse.Namespace) -> None:
                 nbytes += len(data)
                 port_sum += addr[1]
             t_send = t
-            ua.send(b_addr, payload)
+            try:
+                ua.try_send(b_addr, payload)
+            except ev.pyuv.error.UDPError:
+                ua.send(b_addr, payload)
 
         ub.start_recv(b_read)
         ua.start_recv(a_read)
@@ -431,7 +444,7 @@ def pingpong(args: argparse.Namespace) -> None:
         def kick() -> None:
             nonlocal t_send
             t_send = now_ns()
-            ua.send(b_addr, payload)
+            ua.try_send(b_addr, payload)
 
     else:
         raise SystemExit("pingpong is implemented for dgram_uv and pyuv")
@@ -465,9 +478,44 @@ def pingpong(args: argparse.Namespace) -> None:
     ev.run()
 
 
+def echo(args: argparse.Namespace) -> None:
+    ev = PyuvLoop()
+    if args.impl == "dgram_uv":
+        import dgram_uv
+
+        sock = dgram_uv.createSocket("udp4", loop=ev.loop)
+
+        def on_message(msg: bytes, rinfo: Any) -> None:
+            sock.send(msg, rinfo["port"], rinfo["address"])
+
+        sock.on("message", on_message)
+        sock.bind(0, HOST)
+        port = sock.address()["port"]
+        got = _rcvbuf(fd_bound_to(port))
+    elif args.impl == "pyuv":
+        udp = ev.pyuv.UDP(ev.loop)
+        udp.bind((HOST, 0))
+        udp_error = ev.pyuv.error.UDPError
+
+        def on_read(handle: Any, addr: Any, flags: int, data: bytes | None, error: Any) -> None:
+            if data is not None:
+                try:
+                    udp.try_send(addr, data)
+                except udp_error:  # the send buffer is full: queue it
+                    udp.send(addr, data)
+
+        udp.start_recv(on_read)
+        port = udp.getsockname()[1]
+        got = _rcvbuf(udp.fileno())
+    else:
+        raise SystemExit("echo is implemented for dgram_uv and pyuv")
+    emit_line(f"PORT {port} {got}")
+    ev.run()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("mode", choices=["flood", "drain", "selfsend", "pingpong"])
+    parser.add_argument("mode", choices=["flood", "drain", "selfsend", "pingpong", "echo"])
     parser.add_argument("--impl", required=True, choices=["dgram_uv", "pyuv", "uvloop", "asyncio"])
     parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--seconds", type=float, default=2.0)
@@ -478,7 +526,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num", type=int, default=100)
     parser.add_argument("--size", type=int, default=64)
     args = parser.parse_args(argv)
-    {"flood": flood, "drain": drain, "selfsend": selfsend, "pingpong": pingpong}[args.mode](args)
+    modes = {"flood": flood, "drain": drain, "selfsend": selfsend, "pingpong": pingpong}
+    modes["echo"] = echo
+    modes[args.mode](args)
     return 0
 
 

@@ -1,0 +1,4 @@
+"""One module per benchmark; each exports ``BENCHMARK`` (a harness.Benchmark).
+
+Add a benchmark by adding a module here: the runner discovers them.
+"""
