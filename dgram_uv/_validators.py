@@ -35,7 +35,7 @@ _BIND_FLAG_NAMES = {
 
 class _Missing:
     """The default of a required parameter, so that leaving it out gives
-    ERR_MISSING_ARGS (API.md) rather than Python's own binding TypeError."""
+    ERR_MISSING_ARGS (docs/api.md) rather than Python's own binding TypeError."""
 
     def __repr__(self) -> str:
         return "<missing>"

@@ -229,7 +229,7 @@ def test_mapped_rule_text_is_inet_ntops() -> None:
 
 
 def test_scoped_sender_is_checked_by_its_address() -> None:
-    # A link-local sender's rinfo address carries its %scope (API.md).
+    # A link-local sender's rinfo address carries its %scope (docs/api.md).
     blocks = BlockList()
     blocks.addAddress("fe80::1", "ipv6")
     assert blocks.check("fe80::1%lo", "ipv6")

@@ -16,7 +16,7 @@ Not ported, and why:
   holds, are tested on lo.
 - test-dgram-multicast.lua.disabled: disabled upstream.
 - luvit's ``address()`` returning nil on an unbound socket: dgram_uv keeps
-  Node's EBADF (API.md); that is asserted here as the porting note says.
+  Node's EBADF (docs/api.md); that is asserted here as the porting note says.
 - luvit's ``emit('error')`` with no listener dropping the error: dgram_uv
   raises it (Node); asserted below.
 """

@@ -2,7 +2,7 @@
 
 Each test is named after the Node file whose behaviour it mirrors and says in
 its docstring which behaviour that is.  The cases are rewritten for
-dgram_uv's contract (../shared/API.md): callbacks get only ``err`` (no byte
+dgram_uv's contract (docs/api.md): callbacks get only ``err`` (no byte
 count), send's host defaults to loopback, every loop run is bounded, and only
 loopback addresses (127.0.0.1, 127.0.0.2, ::1) are ever sent to.
 
@@ -21,7 +21,7 @@ Not ported, and why:
   underscore properties and the undocumented ``sendto`` method (its type
   checks are ported onto ``send``).
 - test-dgram-bytes-length and the ``bytes`` argument of the send-callback
-  tests: dgram_uv's send callback gets only ``err`` (API.md).
+  tests: dgram_uv's send callback gets only ``err`` (docs/api.md).
 - test-dgram-close-is-not-callback: Node ignores a non-function close
   callback; the contract makes it ERR_INVALID_ARG_TYPE.
 - test-dgram-setBroadcast / test-dgram-socket-buffer-size EBADF-before-bind

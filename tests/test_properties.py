@@ -1,7 +1,7 @@
 """Bad input, systematically: hypothesis over every public method's arguments.
 
 Each example calls one method with generated arguments on a fresh socket and
-holds the outcome to API.md: the call either works, or raises a DgramError
+holds the outcome to docs/api.md: the call either works, or raises a DgramError
 whose class matches its code (TypeError / ValueError / state / OSError with
 an errno name), never a foreign exception and never a crash.  Errors that are
 emitted or passed to callbacks later are held to the same rule.  Then the
@@ -56,7 +56,7 @@ TRIED: Counter[str] = Counter()
 # -- what an error may be ------------------------------------------------------
 
 def check_error(exc: BaseException, *, state: frozenset[str] = frozenset()) -> None:
-    """Fail unless ``exc`` is an error API.md allows; ``state`` lists the
+    """Fail unless ``exc`` is an error docs/api.md allows; ``state`` lists the
     state codes that the call being checked may legitimately raise."""
     assert isinstance(exc, DgramError), f"foreign exception {type(exc).__name__}: {exc!r}"
     code = exc.code
@@ -240,7 +240,7 @@ def settle_bind(bench: Bench, sock: Socket, events: dict[str, list[Any]]) -> Non
         check_error(args[0])
     if not events["listening"]:
         events["error"].clear()
-        sock.bind(0, "127.0.0.1")  # API.md: after a failed bind it may bind again
+        sock.bind(0, "127.0.0.1")  # docs/api.md: after a failed bind it may bind again
 
 
 # -- the tests -----------------------------------------------------------------
@@ -321,7 +321,7 @@ def test_bind(bench: Bench, port: Any, host: Any, options: Any, callback: Any, a
 def _check_send(bench: Bench, sock: Socket, events: dict[str, list[Any]], call: Callable[[], Any],
                 args: tuple[Any, ...] | list[Any], keywords: dict[str, Any] | None = None) -> None:
     keywords = keywords or {}
-    # The callback, as API.md defines it: the keyword, else a trailing callable.
+    # The callback, as docs/api.md defines it: the keyword, else a trailing callable.
     if "callback" in keywords:
         callback = keywords["callback"]
     else:
@@ -667,7 +667,7 @@ def test_emitter_wrap_bad_name(name: Any) -> None:
                                   "once", "emit", "removeListener", "listeners", "listenerCount",
                                   "propagate", "wrap"])
 def test_missing_argument(bench: Bench, name: str) -> None:
-    """A required argument left out: ERR_MISSING_ARGS (a TypeError), as API.md says."""
+    """A required argument left out: ERR_MISSING_ARGS (a TypeError), as docs/api.md says."""
     TRIED["missing arguments"] += 1
     sock, events = bench.fresh(bound=True)
     call = dgram_uv.createSocket if name == "createSocket" else getattr(sock, name)

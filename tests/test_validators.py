@@ -180,7 +180,7 @@ def test_buffer_sizes_and_msecs() -> None:
         check_msecs("10")
 
 
-# -- bad input never escapes as a bare exception (API.md, "Errors") ----------
+# -- bad input never escapes as a bare exception (docs/api.md, "Errors") ----------
 
 def test_lone_surrogate_in_a_payload_names_the_argument() -> None:
     for data, name in (("\ud800", "msg"), (["ok", "x\udfff"], "msg[1]")):
