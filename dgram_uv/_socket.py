@@ -113,9 +113,7 @@ class Socket(Emitter):
         self._activity = Activity()
         self._outbox = Outbox(self._handle, self._context, self._lookup_host, literal_family,
                               self._emit_error, options.get("sendBlockList"))
-        self._inbox = Inbox(self, self._events, self._context, self._activity, self._emit_error,
-                            options.get("receiveBlockList"))
-        self._inbox.attach(make_receiver(self._handle, family, self._inbox, self._context))
+        self._inbox = self._make_inbox(self._handle)
         self._idle = IdleTimeout(loop, self._activity, self._idle_expired)
         self._timeout_callback: Callable[[], Any] | None = None
         self._close_emitted = False
@@ -124,6 +122,13 @@ class Socket(Emitter):
         except DgramError:
             self.close()  # no half-made socket keeps a descriptor
             raise
+
+    def _make_inbox(self, handle: pyuv.UDP) -> Inbox:
+        """The owner of what ``handle`` receives, with its receiver."""
+        inbox = Inbox(self, self._events, self._context, self._activity, self._emit_error,
+                      self._options.get("receiveBlockList"))
+        inbox.attach(make_receiver(handle, self._family, inbox, self._context))
+        return inbox
 
     def _apply_buffer_sizes(self) -> None:
         for key, setter in (("recvBufferSize", self.setRecvBufferSize),
@@ -264,9 +269,7 @@ class Socket(Emitter):
         handle.open(fd)
         self._handle = handle
         self._outbox.use_handle(handle)
-        self._inbox = Inbox(self, self._events, self._context, self._activity, self._emit_error,
-                            self._options.get("receiveBlockList"))
-        self._inbox.attach(make_receiver(handle, self._family, self._inbox, self._context))
+        self._inbox = self._make_inbox(handle)
         old.close()
         self._apply_buffer_sizes()
         self._bound()
