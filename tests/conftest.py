@@ -77,6 +77,15 @@ def loop(request: pytest.FixtureRequest) -> Iterator[Loop]:
     assert not left, f"handles left on the test's loop: {left!r}"
 
 
+@pytest.fixture(params=["default", "pyuv"])
+def receiver_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the default receiver and again with the pyuv fallback
+    (``DGRAM_UV_RECEIVER=pyuv``, read each time a socket starts receiving)."""
+    if request.param == "pyuv":
+        monkeypatch.setenv("DGRAM_UV_RECEIVER", "pyuv")
+    return str(request.param)
+
+
 @pytest.fixture(autouse=True)
 def no_descriptor_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     """The process holds no more descriptors after a test than before it (the

@@ -5,7 +5,6 @@ once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,14 +13,6 @@ import pyuv
 import dgram_uv
 from conftest import Loop, run_for, run_until
 from dgram_uv import DgramError, Socket
-
-
-@pytest.fixture(params=["default", "pyuv"])
-def receiver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Each receive-path fault with the default receiver and the pyuv one."""
-    if request.param == "pyuv":
-        monkeypatch.setenv("DGRAM_UV_RECEIVER", "pyuv")
-    yield str(request.param)
 
 
 class Calls:
@@ -66,7 +57,7 @@ def round_trip(loop: Loop, sock: Socket, inbox: list[bytes], tag: bytes) -> None
 
 # -- listeners and callbacks that raise ------------------------------------------
 
-def test_listener_that_raises(loop: Loop, receiver: str) -> None:
+def test_listener_that_raises(loop: Loop, receiver_kind: str) -> None:
     """An exception in a 'message' listener goes to loop.excepthook; the
     datagrams after it still arrive, in order."""
     received: list[bytes] = []
@@ -123,7 +114,7 @@ def test_failure_without_error_listener_is_not_dropped(loop: Loop) -> None:
 
 # -- unreachable ports ---------------------------------------------------------------
 
-def test_send_to_port_nobody_listens_on(loop: Loop, receiver: str) -> None:
+def test_send_to_port_nobody_listens_on(loop: Loop, receiver_kind: str) -> None:
     """ICMP port unreachable on an unconnected socket breaks nothing."""
     dead = free_port(loop)
     sock, inbox, _port = listening_socket(loop)
@@ -141,7 +132,7 @@ def test_send_to_port_nobody_listens_on(loop: Loop, receiver: str) -> None:
     assert errors == []
 
 
-def test_connected_to_port_nobody_listens_on(loop: Loop, receiver: str) -> None:
+def test_connected_to_port_nobody_listens_on(loop: Loop, receiver_kind: str) -> None:
     """A connected socket learns of the ICMP error (ECONNREFUSED, as in
     Node: to the send callback or as a receive error); afterwards it still
     receives, and after disconnect() it sends and receives normally.  (libuv's

@@ -15,13 +15,6 @@ from conftest import run_for, run_until
 from dgram_uv import DgramError
 
 
-@pytest.fixture(params=["default", "pyuv"])
-def receiver_kind(request, monkeypatch) -> str:  # type: ignore[no-untyped-def]
-    if request.param == "pyuv":
-        monkeypatch.setenv("DGRAM_UV_RECEIVER", "pyuv")
-    return str(request.param)
-
-
 def test_a_collected_unclosed_socket_frees_its_port(loop, receiver_kind: str) -> None:
     """Once the dup of the batch receiver outlived its socket: 50 dropped
     sockets held 50 descriptors and 50 ports."""

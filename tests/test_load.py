@@ -87,13 +87,6 @@ def test_sockets_bound_and_closed_leave_nothing(loop: Loop) -> None:
     peer.close()
 
 
-@pytest.fixture(params=["default", "pyuv"])
-def receiver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "pyuv":
-        monkeypatch.setenv("DGRAM_UV_RECEIVER", "pyuv")
-    return str(request.param)
-
-
 def descriptors_per_socket(loop: Loop) -> int:
     """How many descriptors one bound, reading socket holds at the least: one.
     (The batch receiver reads through a dup() of it, but when descriptors run
@@ -122,13 +115,14 @@ def descriptor_limit() -> Iterator[int]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def test_ten_thousand_sockets_at_once(loop: Loop, receiver: str, descriptor_limit: int) -> None:
+def test_ten_thousand_sockets_at_once(loop: Loop, receiver_kind: str,
+                                      descriptor_limit: int) -> None:
     """10,000 sockets bound at the same time, each reachable; then all closed."""
     per_socket = descriptors_per_socket(loop)
     fds_before = open_fds()
     need = fds_before + AT_ONCE * per_socket + 64
     if descriptor_limit != resource.RLIM_INFINITY and need > descriptor_limit:
-        pytest.skip(f"{receiver} receiver: {AT_ONCE} sockets need {need} descriptors "
+        pytest.skip(f"{receiver_kind} receiver: {AT_ONCE} sockets need {need} descriptors "
                     f"({per_socket} per socket), RLIMIT_NOFILE hard limit is {descriptor_limit}")
     sockets: list[Socket] = []
     hits: list[int] = []

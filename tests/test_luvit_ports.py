@@ -32,6 +32,9 @@ import dgram_uv
 from conftest import run_for, run_until
 from dgram_uv import DgramError
 
+# Every port runs on both receivers (the batch one and pyuv's).
+pytestmark = pytest.mark.usefixtures("receiver_kind")
+
 
 def test_dgram_lua_ping_pong(loop) -> None:
     """test-dgram.lua: s2 sends PING to s1, s1 answers PONG and closes at once; s2 gets PONG."""

@@ -50,6 +50,9 @@ import dgram_uv
 from conftest import run_for, run_until
 from dgram_uv import DgramError, DgramOSError, DgramTypeError, DgramValueError
 
+# Every port runs on both receivers (the batch one and pyuv's).
+pytestmark = pytest.mark.usefixtures("receiver_kind")
+
 
 def listen(loop, kind: str = "udp4", host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
     """A bound receiver: (socket, port, [(msg, rinfo), ...])."""

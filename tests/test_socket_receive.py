@@ -18,14 +18,6 @@ def _batch_available() -> bool:
     return AVAILABLE
 
 
-@pytest.fixture(params=["default", "pyuv"])
-def receiver_kind(request, monkeypatch) -> str:  # type: ignore[no-untyped-def]
-    """Run each test with the default receiver and with the pyuv fallback."""
-    if request.param == "pyuv":
-        monkeypatch.setenv("DGRAM_UV_RECEIVER", "pyuv")
-    return str(request.param)
-
-
 def test_fallback_can_be_forced(loop, receiver_kind: str) -> None:
     s = dgram_uv.createSocket("udp4", loop=loop)
     if receiver_kind == "pyuv":
