@@ -36,7 +36,7 @@ from ._inbox import Activity, Inbox
 from ._membership import source_membership
 from ._outbox import Outbox, pyuv_address
 from ._receive import make_receiver
-from ._resolve import FAMILY_NAMES, LOOPBACK, WILDCARD, literal_family, lookup
+from ._resolve import FAMILY_NAMES, LOOPBACK, WILDCARD, literal_family, lookup, scoped
 from ._states import BindState, ConnectState, next_bind_state, next_connect_state
 from ._validators import (
     MISSING,
@@ -81,6 +81,12 @@ def _disconnect_fd(fd: int) -> int:
     if libc.connect(fd, unspec, ctypes.sizeof(unspec)) != 0:
         return -ctypes.get_errno()
     return 0
+
+
+def _host_of(name: tuple[Any, ...]) -> str:
+    """The host of a socket name (getsockname, getpeername) as Node shows it:
+    an IPv6 name's scope id becomes its ``%interface``."""
+    return scoped(name[0], name[3]) if len(name) > 3 else str(name[0])
 
 
 def _os_status(exc: BaseException) -> int:
@@ -414,7 +420,7 @@ class Socket(Emitter):
                 self._connect_failed(err)
                 return
             self._connect_state = next_connect_state(self._connect_state, "connected")
-            self._outbox.peer = (peer[0], peer[1])
+            self._outbox.peer = (_host_of(peer), peer[1])
             self._outbox.resume("connect")
             self.emit("connect")
 
@@ -520,8 +526,8 @@ class Socket(Emitter):
         self._check_open()
         if self._bind_state is not BOUND:
             raise DgramOSError(-errno.EBADF, "getsockname")
-        host, port = self._handle.getsockname()[:2]
-        return self._describe(host, port)
+        name = self._handle.getsockname()
+        return self._describe(_host_of(name), name[1])
 
     # -- options -----------------------------------------------------------
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
+import textwrap
 
 import pytest
 
 import dgram_uv
 from conftest import run_until
 from dgram_uv import DgramOSError, DgramStateError
+from netns import SETUP_LINK_LOCAL, run_in_namespace
 
 
 @pytest.mark.parametrize(("kind", "host"), [("udp4", "127.0.0.1"), ("udp6", "::1")])
@@ -171,3 +173,44 @@ def test_wrong_family_literal_is_an_emitted_os_error(loop) -> None:
     assert errors[0].syscall == "bind"
     s.bind(0, "127.0.0.1")
     s.close()
+
+
+LINK_LOCAL = textwrap.dedent("""
+    import json, pyuv, dgram_uv
+    loop = pyuv.Loop()
+    got = {"rx": [], "tx": []}
+    rx = dgram_uv.createSocket("udp6", loop=loop)
+    rx.on("message", lambda m, r: (got["rx"].append([m.decode(), r["address"]]),
+                                   rx.send(b"reply", r["port"], r["address"])))
+    rx.bind(0, "fe80::1%lo")
+    tx = dgram_uv.createSocket("udp6", lambda m, r: got["tx"].append([m.decode(), r["address"]]),
+                               loop=loop)
+    tx.bind(0, "fe80::1%lo")
+    port = rx.address()["port"]
+    tx.send("hello", port, "fe80::1%lo")
+    c = dgram_uv.createSocket("udp6", loop=loop)
+    c.connect(port, "fe80::1%" + str(__import__("socket").if_nametoindex("lo")))
+    c.on("connect", lambda: c.send("connected"))
+    timer = pyuv.Timer(loop)
+    timer.start(lambda t: loop.stop(), 0.5, 0)
+    loop.run()
+    out = {"rx": rx.address()["address"], "tx": tx.address()["address"],
+           "remote": c.remoteAddress()["address"], "got": got}
+    for s in (rx, tx, c):
+        s.close()
+    timer.close()
+    loop.run()
+    print(json.dumps(out))
+""")
+
+
+@pytest.mark.usefixtures("receiver_kind")
+def test_bind_scoped_link_local_literal_keeps_the_scope() -> None:
+    """Node's test-dgram-udp6-link-local-address, delivered in a network
+    namespace: bind(0, 'fe80::1%lo') binds; address(), remoteAddress() and a
+    link-local sender's rinfo.address say 'fe80::1%lo'; a reply to
+    rinfo.address arrives; a numeric scope ('%1') works as well."""
+    out = run_in_namespace(SETUP_LINK_LOCAL, LINK_LOCAL)
+    assert out["rx"] == out["tx"] == out["remote"] == "fe80::1%lo"
+    assert sorted(out["got"]["rx"]) == [["connected", "fe80::1%lo"], ["hello", "fe80::1%lo"]]
+    assert out["got"]["tx"] == [["reply", "fe80::1%lo"]]

@@ -5,65 +5,23 @@ only ``lo`` in it, so nothing can leave the machine; where a namespace cannot
 be made the tests skip with the reason.  The scripts use plain stdlib sockets
 (and one a pyuv handle) on the descriptor, not the Socket methods.
 
-IPv6 multicast over ``lo`` needs one extra route: the kernel turns a plain
-route via ``lo`` into a reject route, so the SSM range gets a *local* route
-(``ip -6 route add local ff3e::/96 dev lo table local``); delivery to a socket
-still goes through its membership and source filter.
-
-The error cases that send nothing run in this process.
+The namespace itself is made by tests/netns.py.  The error cases that send
+nothing run in this process.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
-import shutil
 import socket
 import struct
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from dgram_uv import _membership
 from dgram_uv._membership import source_membership
-
-ROOT = Path(__file__).resolve().parents[1]
-SETUP_FAILED = 97
-
-SETUP4 = ("ip link set lo up && ip link set lo multicast on && "
-          "ip route add 224.0.0.0/4 dev lo")
-# ::1 is lo's only IPv6 address in a fresh namespace: add a second source.
-SETUP6 = ("ip link set lo up && ip link set lo multicast on && "
-          "ip -6 addr add fd00::2/128 dev lo nodad && "
-          "ip -6 route add local ff3e::/96 dev lo table local")
-# What a dgram_uv test of bind(0, 'fe80::1%lo') can reuse.
-SETUP_LINK_LOCAL = "ip link set lo up && ip addr add fe80::1/64 dev lo"
-
-
-def run_in_namespace(setup: str, script: str) -> dict[str, Any]:
-    """Run ``script`` with this Python in a fresh network namespace after
-    ``setup``; return the JSON its last line prints.  Skips where namespaces
-    are not permitted, or where the kernel refuses ``setup``."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        pytest.skip("unshare or ip (iproute2) is not installed")
-    probe = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"],
-                           capture_output=True, text=True, timeout=20)
-    if probe.returncode != 0:
-        pytest.skip(f"cannot make a network namespace here: {probe.stderr.strip()}")
-    command = f'{{ {setup} ; }} || exit {SETUP_FAILED}; exec "$0" -c "$1"'
-    done = subprocess.run(["unshare", "-n", "sh", "-c", command, sys.executable, script],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
-    if done.returncode == SETUP_FAILED:
-        pytest.skip(f"the namespace refused {setup!r}: {done.stderr.strip()}")
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
+from netns import SETUP4, SETUP6, SETUP_LINK_LOCAL, run_in_namespace
 
 PRELUDE = textwrap.dedent("""
     import errno, json, select, socket
