@@ -10,6 +10,10 @@ then drained with no competing sender:
   api         dgram_uv's public API and a 'message' listener, which
               uses BatchReceiver where it is built
   api-pyuv    the same with DGRAM_UV_RECEIVER=pyuv (the fallback receiver)
+  base        with --baseline DIR: 'api' on the dgram_uv of another checkout
+  base-pyuv   (git worktree add DIR REV; build its helper in place with
+              python setup.py build_ext --inplace), loaded beside this one
+              under another name, so that before and after alternate in one run
 
 Each Python receiver counts the datagrams and sums their sizes and sender
 ports (the work of the benchmark suite's listeners).  Contestants alternate
@@ -18,11 +22,14 @@ for ROUNDS rounds; the medians are reported.
     python benchmarks/drain_probe.py [--count 200000] [--size 64] [--rounds 5]
                                      [--senders 1] [--only c,api] [--slots 64]
                                      [--clock wall|cpu] [--budget 524288]
+                                     [--baseline DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import socket
 import statistics
@@ -30,6 +37,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pyuv
 
@@ -98,6 +106,7 @@ def build_c_loop() -> Callable[[int], int]:
         ffi.set_source("_drain_c", C_LOOP)
         BUILD.mkdir(exist_ok=True)
         ffi.compile(tmpdir=str(BUILD))
+        importlib.invalidate_caches()  # BUILD may be new since sys.path was searched
         from _drain_c import lib  # type: ignore[import-not-found]
     return lib.drain
 
@@ -216,14 +225,43 @@ def run_pyuv(count: int, size: int, senders: int) -> float:
         loop.run()
 
 
+def load_baseline(checkout: Path) -> ModuleType:
+    """The dgram_uv package of another checkout, imported as
+    ``dgram_uv_base`` beside this one.  Both compiled helpers are registered
+    by cffi as 'dgram_uv._batch_c', so each package's modules that load it
+    are imported while that package's helper is the one in sys.modules."""
+    import dgram_uv._batch  # noqa: F401  (this checkout's helper, first)
+
+    ours = sys.modules.get("dgram_uv._batch_c")
+    spec = importlib.util.spec_from_file_location(
+        "dgram_uv_base", checkout / "dgram_uv" / "__init__.py",
+        submodule_search_locations=[str(checkout / "dgram_uv")])
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no dgram_uv package in {checkout}")
+    base = importlib.util.module_from_spec(spec)
+    sys.modules["dgram_uv_base"] = base
+    spec.loader.exec_module(base)
+    sys.modules.pop("dgram_uv._batch_c", None)
+    for name in ("_batch", "_outbox", "_sendmany"):
+        if (checkout / "dgram_uv" / f"{name}.py").exists():
+            importlib.import_module(f"dgram_uv_base.{name}")
+    if ours is not None:
+        sys.modules["dgram_uv._batch_c"] = ours
+    return base
+
+
 def run_api(count: int, size: int, senders: int, receiver: str, *,
-            second_listener: bool = False, idle_timeout: bool = False) -> float:
+            second_listener: bool = False, idle_timeout: bool = False,
+            package: ModuleType | None = None) -> float:
     """The public API; optionally with a second 'message' listener (which
-    only counts) or with setTimeout on, to show what each costs."""
+    only counts) or with setTimeout on, to show what each costs; ``package``
+    is another checkout's dgram_uv (load_baseline)."""
     import dgram_uv
 
+    if package is None:
+        package = dgram_uv
     os.environ["DGRAM_UV_RECEIVER"] = receiver
-    loop = LOOPS.setdefault(receiver, pyuv.Loop())
+    loop = LOOPS.setdefault(f"{package.__name__}-{receiver}", pyuv.Loop())
     n = nbytes = ports = 0
 
     def on_message(msg: bytes, rinfo: dict[str, int]) -> None:
@@ -232,7 +270,7 @@ def run_api(count: int, size: int, senders: int, receiver: str, *,
         nbytes += len(msg)
         ports += rinfo["port"]
 
-    sock = dgram_uv.createSocket("udp4", on_message, loop=loop)
+    sock = package.createSocket("udp4", on_message, loop=loop)
     seen = [0]
     if second_listener:
         sock.on("message", lambda _msg, _rinfo: seen.__setitem__(0, seen[0] + 1))
@@ -258,11 +296,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--senders", type=int, default=1)
     parser.add_argument("--only", default="c,pyuv,api,api-pyuv",
-                        help="comma separated: c, pyuv, api, api-pyuv, api-2nd, api-timeout")
+                        help="comma separated: c, pyuv, api, api-pyuv, api-2nd, api-timeout, "
+                             "base, base-pyuv")
     parser.add_argument("--slots", type=int, help="BatchReceiver's datagrams per recvmmsg")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--budget", type=int, help="BatchReceiver's payload bytes per read")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout, for the 'base' and 'base-pyuv' contestants")
     args = parser.parse_args()
+    base = load_baseline(args.baseline.resolve()) if args.baseline else None
     if args.budget:
         from dgram_uv import _batch
 
@@ -284,6 +326,9 @@ def main() -> None:
                                    second_listener=True),
         "api-timeout": lambda: run_api(args.count, args.size, args.senders, "batch",
                                        idle_timeout=True),
+        "base": lambda: run_api(args.count, args.size, args.senders, "batch", package=base),
+        "base-pyuv": lambda: run_api(args.count, args.size, args.senders, "pyuv",
+                                     package=base),
     }
     names = args.only.split(",")
     results: dict[str, list[float]] = {name: [] for name in names}

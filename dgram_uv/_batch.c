@@ -39,7 +39,7 @@
 #define DGRAM_UV_KEY_SIZE 28 /* sizeof(struct sockaddr_in6) */
 /* Raised whenever the interface to _batch.py changes: an editable install
  * keeps a stale build until it is rebuilt, and _batch.py refuses one. */
-#define DGRAM_UV_BATCH_ABI 2
+#define DGRAM_UV_BATCH_ABI 3
 /* Longest format text per datagram ("65535s65600x") and per run ("28s"). */
 #define DGRAM_UV_FMT_PER_SLOT 12
 #define DGRAM_UV_FMT_PER_RUN 3

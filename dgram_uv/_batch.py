@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ._inbox import Inbox
     from ._receive import Receiver
 
-_ABI = 2  # DGRAM_UV_BATCH_ABI of the _batch.c this file goes with
+_ABI = 3  # DGRAM_UV_BATCH_ABI of the _batch.c this file goes with
 
 try:
     from ._batch_c import ffi, lib
@@ -224,11 +224,21 @@ class BatchReceiver:
             self._poll.start(pyuv.UV_READABLE, self._on_readable)  # type: ignore[union-attr]
         buffer = self._buffer
         n = lib.dgram_uv_recv(buffer.c, self._fd)  # type: ignore[union-attr]
-        if n <= 0:
-            if n < 0:
-                self._inbox.failed(n)
-            return
-        self._inbox.deliver(_unpack(buffer, n))  # type: ignore[arg-type]
+        if n == 1:  # a request, a reply: the wake-up of a quiet socket
+            self._inbox.deliver_one(*_unpack_one(buffer))  # type: ignore[arg-type]
+        elif n > 1:
+            self._inbox.deliver(_unpack(buffer, n))  # type: ignore[arg-type]
+        elif n < 0:
+            self._inbox.failed(n)
+
+
+def _unpack_one(batch: ReceiveBuffer) -> tuple[bytes, RInfo]:
+    """The one datagram just read, and its own rinfo."""
+    fmt = ffi.string(batch.format)
+    msg, key = (batch.unpackers.get(fmt) or batch.unpacker(fmt))(batch.buffer)
+    rinfo = (batch.senders.get(key) or batch.sender(key)).copy()
+    rinfo["size"] = len(msg)
+    return msg, rinfo
 
 
 def _unpack(batch: ReceiveBuffer, n: int) -> list[Run]:

@@ -33,6 +33,7 @@ ffibuilder.cdef(
     #define DGRAM_UV_BATCH_ABI ...
     int dgram_uv_sendmmsg(int fd, const char *data, const uint32_t *lens,
                           const char *names, int namelen, int count);
+    int dgram_uv_sendto(int fd, const char *data, size_t len, const char *name, int namelen);
     """
 )
 

@@ -18,6 +18,14 @@ A send is one :class:`Datagram` for its whole life.  The socket's
 * to libuv's own queue (``UDP.send``) when the kernel's buffer is full
   (EAGAIN) or libuv already queues sends of this socket.
 
+:meth:`Outbox.send_direct` is the short way for the commonest send, a
+datagram without a callback to an IP literal and port this process sent to
+before, while nothing waits: one ``sendto(2)`` from the compiled helper on
+the destination's cached ``struct sockaddr`` (pyuv's ``try_send`` parses
+the address tuple on every call).  Whatever it cannot do, it leaves to
+:meth:`Outbox.send`, which redoes it the long way (a failure included, so
+that every error is reported by the same code).
+
 Every outcome reaches the send through one method, :meth:`Outbox._settle`:
 its callback on a later loop iteration, or, for a failure with no
 callback, an 'error' on the socket.  Nothing fails silently.
@@ -111,6 +119,7 @@ class Outbox:
         "_blocklist",
         "_context",
         "_emit_error",
+        "_fd",
         "_handle",
         "_in_libuv",
         "_libuv_bytes",
@@ -126,6 +135,7 @@ class Outbox:
                  is_literal: Callable[[str], Any], emit_error: Callable[[DgramError], Any],
                  blocklist: BlockList | None = None) -> None:
         self._handle = handle
+        self._fd = handle.fileno()  # for send_direct; the handle's for its lifetime
         self._context = context
         self._window = context.window if SENDMMSG else None
         self._lookup = lookup
@@ -153,8 +163,28 @@ class Outbox:
     def use_handle(self, handle: pyuv.UDP) -> None:
         """Send through ``handle`` from now on (bind({'fd'}) adopts a descriptor)."""
         self._handle = handle
+        self._fd = handle.fileno()
 
     # -- sending -----------------------------------------------------------
+
+    def send_direct(self, data: bytes, host: str, port: object) -> bool:
+        """Send ``data`` at once if it is the simple case; True when sent.
+
+        ``host`` (a str) and ``port`` are the caller's unchecked arguments:
+        only a pair cached by :func:`sockaddr` (an IP literal and a valid
+        port, checked on the way in) is found.  False means nothing was sent: the
+        caller goes the long way, :meth:`send`.
+        """
+        name = _SOCKADDRS.get((host, port))  # type: ignore[arg-type]
+        if (name is None or self._waiting or self._waiting_for or self._in_libuv
+                or self._blocklist is not None or lib is None or self._handle.closed):
+            return False
+        window = self._window
+        if window is not None and window.depth:
+            if window.opened:  # a window's later sends are held (see the top)
+                return False
+            window.opened = True
+        return lib.dgram_uv_sendto(self._fd, data, len(data), name, len(name)) == 0  # type: ignore[no-any-return]
 
     def send(self, data: bytes, host: str | None, port: int | None,
              callback: SendCallback) -> None:
@@ -224,9 +254,14 @@ class Outbox:
             # The kernel's buffer is full: let libuv queue this one, in order.
             self._send_via_libuv(dgram)
             return
+        except pyuv.error.HandleClosedError:  # closed under us (a sweep of the loop's handles)
+            self._settle(dgram, DgramOSError(pyuv.errno.UV_EBADF, "send", dgram.host, dgram.port))
+            return
         except (TypeError, ValueError, OverflowError):  # pyuv refused the address
             self._settle(dgram, DgramOSError(-errno.EINVAL, "send", dgram.host, dgram.port))
             return
+        if lib is not None:
+            sockaddr(dgram.host, dgram.port)  # type: ignore[arg-type]  # for send_direct, next time
         if dgram.callback is not None:
             self._context.call_later(dgram.callback, None)
 

@@ -1,10 +1,12 @@
 /*
- * _sendmany.c: the C half of dgram_uv's batched sending (see _sendmany.py).
- * Compiled into the same cffi module as _batch.c (see _batch_build.py).
+ * _sendmany.c: the C half of dgram_uv's sending beside libuv (see
+ * _outbox.py).  Compiled into the same cffi module as _batch.c (see
+ * _batch_build.py).
  *
- * One sendmmsg(2) call sends up to DGRAM_UV_SEND_MAX datagrams whose payloads
- * lie back to back in one buffer and whose destinations (struct sockaddr of
- * one family, namelen bytes each) lie back to back in another.
+ * dgram_uv_sendmmsg: one sendmmsg(2) call sends up to DGRAM_UV_SEND_MAX
+ * datagrams whose payloads lie back to back in one buffer and whose
+ * destinations (struct sockaddr of one family, namelen bytes each) lie back
+ * to back in another.  dgram_uv_sendto: one datagram, on a cached sockaddr.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -39,4 +41,19 @@ static int dgram_uv_sendmmsg(int fd, const char *data, const uint32_t *lens,
         n = sendmmsg(fd, msgs, (unsigned int)count, MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
+}
+
+/* One datagram to one destination (struct sockaddr, namelen bytes): the
+ * common send, without pyuv's per-call address parsing.  Returns 0, or
+ * -errno (EAGAIN included: the caller hands the datagram to libuv). */
+static int dgram_uv_sendto(int fd, const char *data, size_t len,
+                           const char *name, int namelen)
+{
+    ssize_t n;
+
+    do
+        n = sendto(fd, data, len, MSG_DONTWAIT, (const struct sockaddr *)name,
+                   (socklen_t)namelen);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : 0;
 }

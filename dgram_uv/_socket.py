@@ -325,6 +325,13 @@ class Socket(Emitter):
         'error'.
         """
         # This runs for every datagram sent: checks are inlined where it pays.
+        # First the commonest shape, send(bytes, port, host) on a bound,
+        # unconnected socket, which the outbox may send at once.
+        if (not keywords and len(args) == 2 and type(data) is bytes and type(args[1]) is str
+                and self._bind_state is BOUND and self._connect_state is DISCONNECTED
+                and self._outbox.send_direct(data, args[1], args[0])):
+            self._activity.seen = True
+            return
         if self._bind_state is CLOSED:
             raise misuse("ERR_SOCKET_DGRAM_NOT_RUNNING")
         if data is MISSING:

@@ -138,3 +138,125 @@ def test_sockaddr_encoding() -> None:
     assert len(v4) == 16 and v4[2:4] == b"\x12\x34" and v4[4:8] == bytes([127, 0, 0, 1])
     v6 = sockaddr("::1", 80)
     assert len(v6) == 28 and v6[2:4] == b"\x00\x50" and v6[8:24] == bytes(15) + b"\x01"
+
+
+@pytest.fixture
+def direct_sends(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bytes]]:
+    """Records the helper's single sendto calls (the direct path)."""
+    calls: list[tuple[int, bytes]] = []
+    real = outbox_module.lib
+
+    class Recording:
+        def dgram_uv_sendto(self, fd: int, data: bytes, size: int, name: bytes,
+                            namelen: int) -> int:
+            calls.append((size, bytes(data)))
+            return int(real.dgram_uv_sendto(fd, data, size, name, namelen))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    monkeypatch.setattr(outbox_module, "lib", Recording())
+    return calls
+
+
+@pytest.mark.parametrize(("kind", "host"), [("udp4", "127.0.0.1"), ("udp6", "::1")])
+def test_a_repeated_destination_goes_direct_in_order(loop, direct_sends, kind: str,
+                                                     host: str) -> None:
+    """The first send to a literal goes the long way and caches its sockaddr;
+    the next ones are single sendto calls from the helper, and all arrive
+    in order."""
+    rx, tx, got = pair(loop, kind, host)
+    port = rx.address()["port"]
+    for i in range(5):
+        tx.send(b"%d" % i, port, host)
+    assert [data for _, data in direct_sends] == [b"1", b"2", b"3", b"4"]
+    assert run_until(loop, lambda: len(got) == 5)
+    assert got == [b"0", b"1", b"2", b"3", b"4"]
+    rx.close()
+    tx.close()
+
+
+def test_what_the_direct_path_leaves_to_the_long_way(loop, direct_sends) -> None:
+    """A callback, a host name, a held window and a block list go the long
+    way; each is still sent (or refused) as before."""
+    rx, tx, got = pair(loop)
+    port = rx.address()["port"]
+    tx.send(b"warm", port, "127.0.0.1")
+    done: list[object] = []
+    tx.send(b"with callback", port, "127.0.0.1", done.append)
+    tx.send(b"by name", port, "localhost")
+    tx.send(b"by keyword", port=port, host="127.0.0.1")
+    tx.send(b"behind a name", port, "127.0.0.1")  # waits its turn behind the lookup
+    assert run_until(loop, lambda: len(got) == 5 and done == [None])
+
+    def burst() -> None:  # inside a window: the first direct, the rest held
+        tx.send(b"w1", port, "127.0.0.1")
+        tx.send(b"w2", port, "127.0.0.1")
+
+    call_later(loop, burst)
+    assert run_until(loop, lambda: len(got) == 7)
+    assert got == [b"warm", b"with callback", b"by name", b"by keyword", b"behind a name",
+                   b"w1", b"w2"]
+    assert [data for _, data in direct_sends] == [b"w1"]
+
+    blocks = dgram_uv.BlockList()
+    blocks.addAddress("127.0.0.1")
+    guarded = dgram_uv.createSocket({"type": "udp4", "sendBlockList": blocks},
+                                    loop=loop).bind(0, "127.0.0.1")
+    errors: list[Any] = []
+    guarded.send(b"blocked", port, "127.0.0.1", errors.append)
+    guarded.on("error", errors.append)
+    guarded.send(b"blocked too", port, "127.0.0.1")  # the pair is cached: still refused
+    assert run_until(loop, lambda: len(errors) == 2)
+    assert [err.code for err in errors] == ["ERR_IP_BLOCKED", "ERR_IP_BLOCKED"]
+    assert [data for _, data in direct_sends] == [b"w1"]
+    for s in (rx, tx, guarded):
+        s.close()
+
+
+def test_a_direct_send_that_fails_is_reported_the_long_way(loop, direct_sends) -> None:
+    """A payload too large for UDP fails in sendto; the long way then reports
+    it (EMSGSIZE as 'error'), and the socket keeps sending."""
+    rx, tx, got = pair(loop)
+    port = rx.address()["port"]
+    tx.send(b"warm", port, "127.0.0.1")
+    errors: list[Any] = []
+    tx.on("error", errors.append)
+    tx.send(bytes(70000), port, "127.0.0.1")
+    tx.send(b"after", port, "127.0.0.1")
+    assert run_until(loop, lambda: errors and len(got) == 2)
+    assert [(err.code, err.syscall) for err in errors] == [("EMSGSIZE", "send")]
+    assert got == [b"warm", b"after"]
+    assert [size for size, _ in direct_sends] == [70000, 5]
+    rx.close()
+    tx.close()
+
+
+def test_a_handle_closed_under_the_socket_is_not_written_to(loop, direct_sends) -> None:
+    """A handle closed behind dgram_uv's back (a sweep of the loop's handles)
+    is never sent through: its descriptor number may belong to another file
+    by then."""
+    rx, tx, _got = pair(loop)
+    port = rx.address()["port"]
+    tx.send(b"warm", port, "127.0.0.1")
+    tx._handle.close()
+    errors: list[Any] = []
+    tx.on("error", errors.append)
+    tx.send(b"late", port, "127.0.0.1")
+    assert run_until(loop, lambda: bool(errors))
+    assert direct_sends == []
+    rx.close()
+    tx.close()
+
+
+def test_without_the_helper_every_send_goes_the_long_way(loop, monkeypatch) -> None:
+    """The pure-pyuv fallback: no helper, no direct path; all still arrive."""
+    rx, tx, got = pair(loop)
+    port = rx.address()["port"]
+    monkeypatch.setattr(outbox_module, "lib", None)
+    for i in range(3):
+        tx.send(b"%d" % i, port, "127.0.0.1")
+    assert run_until(loop, lambda: len(got) == 3)
+    assert got == [b"0", b"1", b"2"]
+    rx.close()
+    tx.close()
