@@ -58,7 +58,7 @@ class Inbox:
     """The incoming datagrams of one socket."""
 
     __slots__ = ("_blocklist", "_closed", "_context", "_emit", "_emit_error", "_events",
-                 "_owner", "_pending", "_receiver", "activity", "reading")
+                 "_owner", "_pending", "_receiver", "_window", "activity", "reading")
 
     def __init__(self, owner: object, events: Listeners, context: LoopContext,
                  activity: Activity, emit_error: Callable[[Any], Any],
@@ -68,6 +68,7 @@ class Inbox:
         self._owner = owner
         self._events = events  # the socket's listener table (live; see _emitter.py)
         self._context = context
+        self._window = context.window  # the loop's, for as long as the loop lives
         self.activity = activity
         self._emit_error = emit_error
         self._blocklist = blocklist
@@ -120,7 +121,7 @@ class Inbox:
             runs = self._pending + runs
             self._pending = None
         self.activity.seen = True
-        window = self._context.window
+        window = self._window
         window.hold()
         try:
             self._emit(runs)
@@ -136,7 +137,7 @@ class Inbox:
             self.deliver([(rinfo, (msg,))])
             return
         self.activity.seen = True
-        window = self._context.window
+        window = self._window
         window.hold()
         try:
             for fn in self._events.get("message", ()):

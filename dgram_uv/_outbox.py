@@ -22,7 +22,7 @@ A send is one :class:`Datagram` for its whole life.  The socket's
 datagram without a callback to an IP literal and port this process sent to
 before, while nothing waits: one ``sendto(2)`` from the compiled helper on
 the destination's cached ``struct sockaddr`` (pyuv's ``try_send`` parses
-the address tuple on every call).  Whatever it cannot do, it leaves to
+the address tuple on every call), or straight into the open window.  Whatever it cannot do, it leaves to
 :meth:`Outbox.send`, which redoes it the long way (a failure included, so
 that every error is reported by the same code).
 
@@ -168,7 +168,8 @@ class Outbox:
     # -- sending -----------------------------------------------------------
 
     def send_direct(self, data: bytes, host: str, port: object) -> bool:
-        """Send ``data`` at once if it is the simple case; True when sent.
+        """Send ``data`` at once if it is the simple case, or hold it in the
+        open send window; True when done.
 
         ``host`` (a str) and ``port`` are the caller's unchecked arguments:
         only a pair cached by :func:`sockaddr` (an IP literal and a valid
@@ -182,7 +183,8 @@ class Outbox:
         window = self._window
         if window is not None and window.depth:
             if window.opened:  # a window's later sends are held (see the top)
-                return False
+                window.held.append((self, Datagram(data, host, port, None, True)))  # type: ignore[arg-type]
+                return True
             window.opened = True
         return lib.dgram_uv_sendto(self._fd, data, len(data), name, len(name)) == 0  # type: ignore[no-any-return]
 
