@@ -19,12 +19,13 @@ A send is one :class:`Datagram` for its whole life.  The socket's
   (EAGAIN) or libuv already queues sends of this socket.
 
 :meth:`Outbox.send_direct` is the short way for the commonest send, a
-datagram without a callback to an IP literal and port this process sent to
-before, while nothing waits: one ``sendto(2)`` from the compiled helper on
-the destination's cached ``struct sockaddr`` (pyuv's ``try_send`` parses
-the address tuple on every call), or straight into the open window.  Whatever it cannot do, it leaves to
-:meth:`Outbox.send`, which redoes it the long way (a failure included, so
-that every error is reported by the same code).
+datagram to an IP literal and port this process sent to before, while
+nothing waits: one ``sendto(2)`` from the compiled helper on the
+destination's cached ``struct sockaddr`` (pyuv's ``try_send`` parses the
+address tuple on every call), or straight into the open window.  Whatever
+it cannot do, it leaves to :meth:`Outbox.send`, which redoes it the long
+way (a failure included, so that every error is reported by the same
+code).
 
 Every outcome reaches the send through one method, :meth:`Outbox._settle`:
 its callback on a later loop iteration, or, for a failure with no
@@ -167,7 +168,8 @@ class Outbox:
 
     # -- sending -----------------------------------------------------------
 
-    def send_direct(self, data: bytes, host: str, port: object) -> bool:
+    def send_direct(self, data: bytes, host: str, port: object,
+                    callback: SendCallback = None) -> bool:
         """Send ``data`` at once if it is the simple case, or hold it in the
         open send window; True when done.
 
@@ -183,10 +185,14 @@ class Outbox:
         window = self._window
         if window is not None and window.depth:
             if window.opened:  # a window's later sends are held (see the top)
-                window.held.append((self, Datagram(data, host, port, None, True)))  # type: ignore[arg-type]
+                window.held.append((self, Datagram(data, host, port, callback, True)))  # type: ignore[arg-type]
                 return True
             window.opened = True
-        return lib.dgram_uv_sendto(self._fd, data, len(data), name, len(name)) == 0  # type: ignore[no-any-return]
+        if lib.dgram_uv_sendto(self._fd, data, len(data), name, len(name)):
+            return False  # not sent: the long way reports why (or queues it on EAGAIN)
+        if callback is not None:
+            self._context.call_later(callback, None)
+        return True
 
     def send(self, data: bytes, host: str | None, port: int | None,
              callback: SendCallback) -> None:

@@ -327,9 +327,10 @@ class Socket(Emitter):
         # This runs for every datagram sent: checks are inlined where it pays.
         # First the commonest shape, send(bytes, port, host) on a bound,
         # unconnected socket, which the outbox may send at once.
-        if (not keywords and len(args) == 2 and type(data) is bytes and type(args[1]) is str
-                and self._bind_state is BOUND and self._connect_state is DISCONNECTED
-                and self._outbox.send_direct(data, args[1], args[0])):
+        tried = (not keywords and len(args) == 2 and type(data) is bytes
+                 and type(args[1]) is str and self._bind_state is BOUND
+                 and self._connect_state is DISCONNECTED)
+        if tried and self._outbox.send_direct(data, args[1], args[0]):
             self._activity.seen = True
             return
         if self._bind_state is CLOSED:
@@ -351,6 +352,9 @@ class Socket(Emitter):
         self._activity.seen = True
         if self._bind_state is UNBOUND:
             self._bind_implicitly()
+        elif (not tried and host is not None and self._bind_state is BOUND
+              and self._outbox.send_direct(data, host, port, callback)):
+            return  # every other form, once normalised, may go direct too
         self._outbox.send(data, host, port, callback)
 
     def getSendQueueSize(self) -> int:

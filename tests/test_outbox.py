@@ -176,28 +176,32 @@ def test_a_repeated_destination_goes_direct_in_order(loop, direct_sends, kind: s
     tx.close()
 
 
-def test_what_the_direct_path_leaves_to_the_long_way(loop, direct_sends) -> None:
-    """A callback, a host name, a held window and a block list go the long
-    way; each is still sent (or refused) as before."""
+def test_what_goes_direct_and_what_goes_the_long_way(loop, direct_sends) -> None:
+    """Any form to a known literal goes direct, a callback and keywords too; a
+    host name, the sends behind it while it resolves, a window's later sends
+    and a block list go the long way; each is still sent (or refused) in
+    order."""
     rx, tx, got = pair(loop)
     port = rx.address()["port"]
     tx.send(b"warm", port, "127.0.0.1")
     done: list[object] = []
     tx.send(b"with callback", port, "127.0.0.1", done.append)
-    tx.send(b"by name", port, "localhost")
     tx.send(b"by keyword", port=port, host="127.0.0.1")
+    tx.send(b"xx offset xx", 3, 6, port, "127.0.0.1")
+    tx.send(b"by name", port, "localhost")
     tx.send(b"behind a name", port, "127.0.0.1")  # waits its turn behind the lookup
-    assert run_until(loop, lambda: len(got) == 5 and done == [None])
+    assert run_until(loop, lambda: len(got) == 6 and done == [None])
 
     def burst() -> None:  # inside a window: the first direct, the rest held
         tx.send(b"w1", port, "127.0.0.1")
         tx.send(b"w2", port, "127.0.0.1")
 
     call_later(loop, burst)
-    assert run_until(loop, lambda: len(got) == 7)
-    assert got == [b"warm", b"with callback", b"by name", b"by keyword", b"behind a name",
-                   b"w1", b"w2"]
-    assert [data for _, data in direct_sends] == [b"w1"]
+    assert run_until(loop, lambda: len(got) == 8)
+    assert got == [b"warm", b"with callback", b"by keyword", b"offset", b"by name",
+                   b"behind a name", b"w1", b"w2"]
+    direct = [b"with callback", b"by keyword", b"offset", b"w1"]
+    assert [data for _, data in direct_sends] == direct
 
     blocks = dgram_uv.BlockList()
     blocks.addAddress("127.0.0.1")
@@ -209,7 +213,7 @@ def test_what_the_direct_path_leaves_to_the_long_way(loop, direct_sends) -> None
     guarded.send(b"blocked too", port, "127.0.0.1")  # the pair is cached: still refused
     assert run_until(loop, lambda: len(errors) == 2)
     assert [err.code for err in errors] == ["ERR_IP_BLOCKED", "ERR_IP_BLOCKED"]
-    assert [data for _, data in direct_sends] == [b"w1"]
+    assert [data for _, data in direct_sends] == direct
     for s in (rx, tx, guarded):
         s.close()
 
