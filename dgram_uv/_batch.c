@@ -39,7 +39,7 @@
 #define DGRAM_UV_KEY_SIZE 28 /* sizeof(struct sockaddr_in6) */
 /* Raised whenever the interface to _batch.py changes: an editable install
  * keeps a stale build until it is rebuilt, and _batch.py refuses one. */
-#define DGRAM_UV_BATCH_ABI 3
+#define DGRAM_UV_BATCH_ABI 4
 /* Longest format text per datagram ("65535s65600x") and per run ("28s"). */
 #define DGRAM_UV_FMT_PER_SLOT 12
 #define DGRAM_UV_FMT_PER_RUN 3
@@ -48,11 +48,13 @@ struct dgram_uv_batch {
     int slots;
     int vlen;   /* datagrams asked of the next recvmmsg call, <= slots */
     int budget; /* payload bytes one call should aim at (see dgram_uv_recv) */
+    int filled; /* datagrams the last call read, whose msg_namelen it changed */
     unsigned char *data; /* slots * STRIDE bytes of slots, then the key area */
     struct mmsghdr *msgs;
     struct iovec *iov;
     struct sockaddr_in6 *names;
     uint32_t *info;      /* run ends, see the top */
+    uint32_t *lens;      /* each datagram's length (a lone one is read without the format) */
     char *fmt;           /* the struct format of the last batch, NUL-terminated */
 };
 
@@ -65,6 +67,7 @@ static void dgram_uv_batch_free(struct dgram_uv_batch *b)
     free(b->iov);
     free(b->names);
     free(b->info);
+    free(b->lens);
     free(b->fmt);
     free(b);
 }
@@ -88,8 +91,9 @@ static struct dgram_uv_batch *dgram_uv_batch_new(int slots, int budget)
     b->iov = calloc(slots, sizeof *b->iov);
     b->names = calloc(slots, sizeof *b->names);
     b->info = calloc(slots, sizeof *b->info);
+    b->lens = calloc(slots, sizeof *b->lens);
     b->fmt = malloc((size_t)slots * (DGRAM_UV_FMT_PER_SLOT + DGRAM_UV_FMT_PER_RUN) + 32);
-    if (!b->data || !b->msgs || !b->iov || !b->names || !b->info || !b->fmt) {
+    if (!b->data || !b->msgs || !b->iov || !b->names || !b->info || !b->lens || !b->fmt) {
         dgram_uv_batch_free(b);
         return NULL;
     }
@@ -99,6 +103,7 @@ static struct dgram_uv_batch *dgram_uv_batch_new(int slots, int budget)
         b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
         b->msgs[i].msg_hdr.msg_iovlen = 1;
         b->msgs[i].msg_hdr.msg_name = &b->names[i];
+        b->msgs[i].msg_hdr.msg_namelen = sizeof b->names[i];
     }
     b->fmt[0] = '\0';
     return b;
@@ -118,6 +123,11 @@ static size_t dgram_uv_batch_size(struct dgram_uv_batch *b)
 static uint32_t *dgram_uv_batch_info(struct dgram_uv_batch *b)
 {
     return b->info;
+}
+
+static uint32_t *dgram_uv_batch_lens(struct dgram_uv_batch *b)
+{
+    return b->lens;
 }
 
 static char *dgram_uv_batch_format(struct dgram_uv_batch *b)
@@ -158,8 +168,12 @@ static int dgram_uv_recv(struct dgram_uv_batch *b, int fd)
     socklen_t namelen;
     int i, n, runs = 0;
 
-    for (i = 0; i < b->vlen; i++)
+    /* The kernel shortens msg_namelen only for the datagrams it wrote:
+     * restore those of the last call, not all the slots (a lone datagram
+     * would otherwise touch a cache line per slot). */
+    for (i = 0; i < b->filled; i++)
         b->msgs[i].msg_hdr.msg_namelen = sizeof b->names[i];
+    b->filled = 0;
     do
         n = recvmmsg(fd, b->msgs, b->vlen, MSG_DONTWAIT, NULL);
     while (n < 0 && errno == EINTR);
@@ -167,10 +181,12 @@ static int dgram_uv_recv(struct dgram_uv_batch *b, int fd)
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
     if (n == 0)
         return 0;
+    b->filled = n;
 
     for (i = 0; i < n; i++) {
         unsigned int len = b->msgs[i].msg_len;
 
+        b->lens[i] = len;
         total += len;
         p = put_item(p, len, 's');
         if (i + 1 < n)

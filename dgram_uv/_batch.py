@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ._inbox import Inbox
     from ._receive import Receiver
 
-_ABI = 3  # DGRAM_UV_BATCH_ABI of the _batch.c this file goes with
+_ABI = 4  # DGRAM_UV_BATCH_ABI of the _batch.c this file goes with
 
 try:
     from ._batch_c import ffi, lib
@@ -68,6 +68,10 @@ _CACHE_MAX = 1024  # decoded sender addresses kept per loop
 # theirs.  Not the struct module's own cache, which varied formats would
 # keep flushing for everybody else.
 _FORMATS_MAX = 64
+# Where a batch's first sender key lies in the buffer, and its size: the
+# slots, then the keys (see _batch.c).
+_KEYS = SLOTS * lib.DGRAM_UV_STRIDE if AVAILABLE else 0
+_KEY_SIZE = lib.DGRAM_UV_KEY_SIZE if AVAILABLE else 0
 
 
 class ReceiveBuffer:
@@ -79,7 +83,7 @@ class ReceiveBuffer:
     one buffer per loop is enough and never used by two threads at once.
     """
 
-    __slots__ = ("buffer", "c", "format", "info", "senders", "unpackers")
+    __slots__ = ("buffer", "c", "format", "info", "lens", "senders", "unpackers")
 
     def __init__(self) -> None:
         c = lib.dgram_uv_batch_new(SLOTS, BUDGET)
@@ -90,6 +94,7 @@ class ReceiveBuffer:
         self.buffer = ffi.buffer(lib.dgram_uv_batch_data(c), lib.dgram_uv_batch_size(c))
         self.format = lib.dgram_uv_batch_format(c)
         self.info = lib.dgram_uv_batch_info(c)
+        self.lens = lib.dgram_uv_batch_lens(c)
         self.senders: dict[bytes, RInfo] = {}
         self.unpackers: dict[bytes, Callable[[Any], tuple[bytes, ...]]] = {}
 
@@ -225,20 +230,17 @@ class BatchReceiver:
         buffer = self._buffer
         n = lib.dgram_uv_recv(buffer.c, self._fd)  # type: ignore[union-attr]
         if n == 1:  # a request, a reply: the wake-up of a quiet socket
-            self._inbox.deliver_one(*_unpack_one(buffer))  # type: ignore[arg-type]
+            # The payload, and its sender's key (see _batch.c), without the format.
+            data = buffer.buffer  # type: ignore[union-attr]
+            key = data[_KEYS:_KEYS + _KEY_SIZE]
+            rinfo = (buffer.senders.get(key) or buffer.sender(key)).copy()  # type: ignore[union-attr]
+            msg = data[0:buffer.lens[0]]  # type: ignore[union-attr]
+            rinfo["size"] = len(msg)
+            self._inbox.deliver_one(msg, rinfo)
         elif n > 1:
             self._inbox.deliver(_unpack(buffer, n))  # type: ignore[arg-type]
         elif n < 0:
             self._inbox.failed(n)
-
-
-def _unpack_one(batch: ReceiveBuffer) -> tuple[bytes, RInfo]:
-    """The one datagram just read, and its own rinfo."""
-    fmt = ffi.string(batch.format)
-    msg, key = (batch.unpackers.get(fmt) or batch.unpacker(fmt))(batch.buffer)
-    rinfo = (batch.senders.get(key) or batch.sender(key)).copy()
-    rinfo["size"] = len(msg)
-    return msg, rinfo
 
 
 def _unpack(batch: ReceiveBuffer, n: int) -> list[Run]:

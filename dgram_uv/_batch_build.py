@@ -27,10 +27,14 @@ ffibuilder.cdef(
     char *dgram_uv_batch_data(struct dgram_uv_batch *b);
     size_t dgram_uv_batch_size(struct dgram_uv_batch *b);
     uint32_t *dgram_uv_batch_info(struct dgram_uv_batch *b);
+    uint32_t *dgram_uv_batch_lens(struct dgram_uv_batch *b);
     char *dgram_uv_batch_format(struct dgram_uv_batch *b);
     int dgram_uv_recv(struct dgram_uv_batch *b, int fd);
     int dgram_uv_epoll_forget(int epfd, int fd);
     #define DGRAM_UV_BATCH_ABI ...
+    #define DGRAM_UV_STRIDE ...
+    #define DGRAM_UV_KEY_SIZE ...
+    #define DGRAM_UV_SEND_MAX ...
     int dgram_uv_sendmmsg(int fd, const char *data, const uint32_t *lens,
                           const char *names, int namelen, int count);
     int dgram_uv_sendto(int fd, const char *data, size_t len, const char *name, int namelen);

@@ -4,7 +4,10 @@ and back to the send's callback.
 A send is one :class:`Datagram` for its whole life.  The socket's
 :class:`Outbox` decides where it goes:
 
-* straight to the kernel (``try_send``) when nothing is waiting;
+* straight to the kernel when nothing is waiting: one ``sendto(2)`` from
+  the compiled helper on the destination's ``struct sockaddr``, cached
+  (pyuv's ``try_send`` parses the address tuple on every call; it is the
+  way without the helper);
 * into the *waiting* queue while the socket is not ready to send (a bind
   that resolves a name, a pending connect) or while a datagram before it
   waits for its host name to resolve: datagrams to one peer leave in the
@@ -14,18 +17,17 @@ A send is one :class:`Datagram` for its whole life.  The socket's
   calls of an iteration): after the first send of a window, which goes
   straight out so that a lone reply pays nothing, sends are held and leave
   together when the window closes, one ``sendmmsg(2)`` per run of one
-  socket's datagrams of one address family;
+  socket's datagrams of one address family (a held send is a plain tuple,
+  :data:`Held`, not a Datagram: it is made for every reply of a batch);
 * to libuv's own queue (``UDP.send``) when the kernel's buffer is full
   (EAGAIN) or libuv already queues sends of this socket.
 
 :meth:`Outbox.send_direct` is the short way for the commonest send, a
 datagram to an IP literal and port this process sent to before, while
-nothing waits: one ``sendto(2)`` from the compiled helper on the
-destination's cached ``struct sockaddr`` (pyuv's ``try_send`` parses the
-address tuple on every call), or straight into the open window.  Whatever
-it cannot do, it leaves to :meth:`Outbox.send`, which redoes it the long
-way (a failure included, so that every error is reported by the same
-code).
+nothing waits: no Datagram, no checks beyond a dict lookup, the sendto or
+the window at once.  Whatever it cannot do, it leaves to
+:meth:`Outbox.send`, the long way.  Both read a system call's result in
+one place, :meth:`Outbox._sent`.
 
 Every outcome reaches the send through one method, :meth:`Outbox._settle`:
 its callback on a later loop iteration, or, for a failure with no
@@ -38,8 +40,11 @@ import errno
 import socket
 import struct
 import sys
+from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import pyuv
@@ -55,9 +60,11 @@ try:
     from ._batch_c import ffi, lib
 
     SENDMMSG = hasattr(lib, "dgram_uv_sendmmsg")
-except ImportError:  # the helper was not built: every send goes straight out
+except ImportError:  # the helper was not built: every send goes through pyuv
     ffi = lib = None
     SENDMMSG = False
+# Datagrams per sendmmsg call (the C side's limit).
+SEND_MAX = lib.DGRAM_UV_SEND_MAX if SENDMMSG else 1
 
 SendCallback = Callable[[DgramError | None], Any] | None
 # Resolves a host name: lookup(host, done) and later done(address, 0) or
@@ -79,6 +86,13 @@ class Datagram:
         self.ready = ready  # host is an IP literal (or the peer's, filled in later)
 
 
+# A send held in the window, as a plain tuple (it is made for every held
+# datagram): its outbox, payload, destination as a struct sockaddr, the
+# destination's host and port (for errors) and its callback.
+Held = tuple["Outbox", bytes, bytes, str, int, SendCallback]
+_OUTBOX = itemgetter(0)
+
+
 class SendWindow:
     """The held sends of one loop, and how many windows are open."""
 
@@ -86,7 +100,7 @@ class SendWindow:
 
     def __init__(self) -> None:
         self.depth = 0
-        self.held: list[tuple[Outbox, Datagram]] = []
+        self.held: list[Held] = []
         self.opened = False  # a send went straight out in this window
 
     def hold(self) -> None:
@@ -106,11 +120,8 @@ class SendWindow:
         """Send everything held, in order: one run per consecutive socket."""
         while self.held:
             held, self.held = self.held, []
-            start = 0
-            for i in range(1, len(held) + 1):
-                if i == len(held) or held[i][0] is not held[start][0]:
-                    held[start][0].send_run([item for _, item in held[start:i]])
-                    start = i
+            for outbox, run in groupby(held, _OUTBOX):
+                outbox.send_run(list(run))
 
 
 class Outbox:
@@ -175,8 +186,9 @@ class Outbox:
 
         ``host`` (a str) and ``port`` are the caller's unchecked arguments:
         only a pair cached by :func:`sockaddr` (an IP literal and a valid
-        port, checked on the way in) is found.  False means nothing was sent: the
-        caller goes the long way, :meth:`send`.
+        port, checked on the way in) is found; the caller has checked that
+        ``data`` is bytes and ``port`` an int.  False means nothing was
+        done: the caller goes the long way, :meth:`send`.
         """
         name = _SOCKADDRS.get((host, port))  # type: ignore[arg-type]
         if (name is None or self._waiting or self._waiting_for or self._in_libuv
@@ -185,24 +197,22 @@ class Outbox:
         window = self._window
         if window is not None and window.depth:
             if window.opened:  # a window's later sends are held (see the top)
-                window.held.append((self, Datagram(data, host, port, callback, True)))  # type: ignore[arg-type]
+                window.held.append((self, data, name, host, port, callback))  # type: ignore[arg-type]
                 return True
             window.opened = True
-        if lib.dgram_uv_sendto(self._fd, data, len(data), name, len(name)):
-            return False  # not sent: the long way reports why (or queues it on EAGAIN)
-        if callback is not None:
-            self._context.call_later(callback, None)
+        status = lib.dgram_uv_sendto(self._fd, data, len(data), name, len(name))
+        if status or callback is not None:
+            self._sent(status, data, host, port, callback)  # type: ignore[arg-type]
         return True
 
     def send(self, data: bytes, host: str | None, port: int | None,
              callback: SendCallback) -> None:
         """Send ``data`` to ``host``:``port`` (None, None: the connected peer)."""
         ready = host is None or self.is_literal(host) is not None
-        dgram = Datagram(data, host, port, callback, ready)
         if self._waiting or self._waiting_for or not ready:
-            self._wait(dgram)
+            self._wait(Datagram(data, host, port, callback, ready))
             return
-        self._go(dgram)
+        self._go(data, host, port, callback)
 
     def _wait(self, dgram: Datagram) -> None:
         self._waiting.append(dgram)
@@ -217,7 +227,7 @@ class Outbox:
                 return
             if address is None:
                 self._waiting.remove(dgram)
-                self._settle(dgram, lookup_error(status, "getaddrinfo", host, dgram.port))
+                self._settle(dgram.callback, lookup_error(status, "getaddrinfo", host, dgram.port))
             else:
                 dgram.host, dgram.ready = address, True
             self._send_waiting()
@@ -228,105 +238,118 @@ class Outbox:
         """Send waiting datagrams from the head while they are ready."""
         waiting = self._waiting
         while waiting and not self._waiting_for and waiting[0].ready:
-            self._go(waiting.popleft())
+            dgram = waiting.popleft()
+            self._go(dgram.data, dgram.host, dgram.port, dgram.callback)
 
-    def _go(self, dgram: Datagram) -> None:
-        """The datagram's turn has come (and its host is resolved)."""
-        if dgram.host is None:
+    def _go(self, data: bytes, host: str | None, port: int | None,
+            callback: SendCallback) -> None:
+        """A datagram's turn has come (and its host is resolved)."""
+        if host is None:
             # The connected peer's: a send without an address only passes the
             # socket's checks while connected, and a failed connect fails
             # those that waited for it (fail_waiting).
-            dgram.host, dgram.port = self.peer  # type: ignore[misc]
-        if self._blocklist is not None and self._blocklist.check(dgram.host):
-            self._settle(dgram, misuse("ERR_IP_BLOCKED", address=dgram.host))
+            host, port = self.peer  # type: ignore[misc]
+        if self._blocklist is not None and self._blocklist.check(host):
+            self._settle(callback, misuse("ERR_IP_BLOCKED", address=host))
             return
         window = self._window
         if window is not None and window.depth:
             if window.opened:
-                window.held.append((self, dgram))
+                window.held.append((self, data, sockaddr(host, port), host, port, callback))  # type: ignore[arg-type]
                 return
             window.opened = True
-        self._send_now(dgram)
+        self._send_now(data, host, port, callback)  # type: ignore[arg-type]
 
-    def _send_now(self, dgram: Datagram) -> None:
+    def _send_now(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
+        """One system call for one datagram, now; libuv's queue if the
+        kernel's buffer is full or libuv already queues this socket's sends."""
         if self._in_libuv:  # behind libuv's queue, order needs libuv
-            self._send_via_libuv(dgram)
+            self._send_via_libuv(data, host, port, callback)
             return
-        try:
-            self._handle.try_send(pyuv_address(dgram.host, dgram.port), dgram.data)  # type: ignore[arg-type]
-        except pyuv.error.UDPError as exc:
-            status = uv_status_of(exc)
-            if status != pyuv.errno.UV_EAGAIN:
-                self._settle(dgram, DgramOSError(status, "send", dgram.host, dgram.port))
-                return
-            # The kernel's buffer is full: let libuv queue this one, in order.
-            self._send_via_libuv(dgram)
+        if self._handle.closed:  # closed under us (a sweep of the loop's handles)
+            self._settle(callback, DgramOSError(pyuv.errno.UV_EBADF, "send", host, port))
             return
-        except pyuv.error.HandleClosedError:  # closed under us (a sweep of the loop's handles)
-            self._settle(dgram, DgramOSError(pyuv.errno.UV_EBADF, "send", dgram.host, dgram.port))
-            return
-        except (TypeError, ValueError, OverflowError):  # pyuv refused the address
-            self._settle(dgram, DgramOSError(-errno.EINVAL, "send", dgram.host, dgram.port))
-            return
-        if lib is not None:
-            sockaddr(dgram.host, dgram.port)  # type: ignore[arg-type]  # for send_direct, next time
-        if dgram.callback is not None:
-            self._context.call_later(dgram.callback, None)
+        if lib is not None:  # on the cached struct sockaddr (pyuv parses the address)
+            name = sockaddr(host, port)
+            status = lib.dgram_uv_sendto(self._fd, data, len(data), name, len(name))
+        else:
+            status = self._try_send(data, host, port)
+        self._sent(status, data, host, port, callback)
 
-    def _send_via_libuv(self, dgram: Datagram) -> None:
+    def _sent(self, status: int, data: bytes, host: str, port: int,
+              callback: SendCallback) -> None:
+        """What one system call's ``status`` (0 or a negative errno) means for its datagram."""
+        if not status:
+            if callback is not None:
+                self._context.call_later(callback, None)
+        elif status == pyuv.errno.UV_EAGAIN:  # the kernel's buffer is full: libuv queues it, in order
+            self._send_via_libuv(data, host, port, callback)
+        else:
+            self._settle(callback, DgramOSError(status, "send", host, port))
+
+    def _try_send(self, data: bytes, host: str, port: int) -> int:
+        """pyuv's ``try_send`` (no helper): 0 or a negative libuv status."""
+        try:
+            self._handle.try_send(pyuv_address(host, port), data)
+        except pyuv.error.UDPError as exc:
+            return uv_status_of(exc)
+        except pyuv.error.HandleClosedError:
+            return int(pyuv.errno.UV_EBADF)
+        except (TypeError, ValueError, OverflowError):  # pyuv refused the address
+            return -errno.EINVAL
+        return 0
+
+    def _send_via_libuv(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
         self._in_libuv += 1
-        self._libuv_bytes += len(dgram.data)
+        self._libuv_bytes += len(data)
 
         def sent(_handle: pyuv.UDP, error: int | None) -> None:
             self._in_libuv -= 1
-            self._libuv_bytes -= len(dgram.data)
+            self._libuv_bytes -= len(data)
             if error is None:
-                self._settle(dgram, None)
-            elif error == pyuv.errno.UV_ECANCELED and dgram.callback is None:
+                self._settle(callback, None)
+            elif error == pyuv.errno.UV_ECANCELED and callback is None:
                 pass  # cancelled by our own close(): the user asked for it
             else:
-                self._settle(dgram, DgramOSError(error, "send", dgram.host, dgram.port))
+                self._settle(callback, DgramOSError(error, "send", host, port))
 
         try:
-            self._handle.send(pyuv_address(dgram.host, dgram.port), dgram.data, sent)  # type: ignore[arg-type]
+            self._handle.send(pyuv_address(host, port), data, sent)
         except pyuv.error.UDPError as exc:
             self._in_libuv -= 1
-            self._libuv_bytes -= len(dgram.data)
-            self._settle(dgram, DgramOSError(uv_status_of(exc), "send", dgram.host, dgram.port))
+            self._libuv_bytes -= len(data)
+            self._settle(callback, DgramOSError(uv_status_of(exc), "send", host, port))
 
-    def send_run(self, run: list[Datagram]) -> None:
-        """Send a run of held datagrams with sendmmsg, in order (SendWindow.flush)."""
+    def send_run(self, run: list[Held]) -> None:
+        """Send a run of this socket's held datagrams, in order (SendWindow.flush):
+        one sendmmsg per SEND_MAX of one address family."""
         if self._handle.closed:  # closed under us (the user swept the loop's handles)
-            for dgram in run:
-                self._settle(dgram, DgramOSError(pyuv.errno.UV_EBADF, "send", dgram.host,
-                                                 dgram.port))
+            for _box, _data, _name, host, port, callback in run:
+                self._settle(callback, DgramOSError(pyuv.errno.UV_EBADF, "send", host, port))
             return
-        fd = self._handle.fileno()
-        start = 0
-        while start < len(run):
-            if len(run) - start == 1 or self._in_libuv:
-                for dgram in run[start:]:
-                    self._send_now(dgram)
+        while run:
+            if self._in_libuv or len(run) == 1:
+                for _box, data, _name, host, port, callback in run:
+                    self._send_now(data, host, port, callback)
                 return
-            names = [sockaddr(d.host, d.port) for d in run[start:]]  # type: ignore[arg-type]
-            # One call per address family (an IPv4 literal on a udp6 socket
-            # has a shorter address): the family's run ends the call.
-            count = next((i for i, name in enumerate(names) if len(name) != len(names[0])),
-                         len(names))
-            result = sendmmsg(fd, [d.data for d in run[start:start + count]], names[:count])
+            chunk = run[:SEND_MAX]
+            _boxes, payloads, names, _hosts, _ports, callbacks = zip(*chunk, strict=True)
+            result = sendmmsg(self._fd, payloads, names)
             if result > 0:
-                for dgram in run[start:start + result]:
-                    if dgram.callback is not None:
-                        self._context.call_later(dgram.callback, None)
-                start += result
+                if callbacks.count(None) != len(callbacks):
+                    later = self._context.call_later
+                    for callback in callbacks[:result]:
+                        if callback is not None:
+                            later(callback, None)
+                run = run[result:]
             elif result == -errno.EAGAIN:
-                for dgram in run[start:]:
-                    self._send_via_libuv(dgram)
+                for _box, data, _name, host, port, callback in run:
+                    self._send_via_libuv(data, host, port, callback)
                 return
             else:  # this datagram failed (EMSGSIZE, ...); the rest still go
-                dgram = run[start]
-                self._settle(dgram, DgramOSError(result, "send", dgram.host, dgram.port))
-                start += 1
+                _box, _data, _name, host, port, callback = run[0]
+                self._settle(callback, DgramOSError(result, "send", host, port))
+                run = run[1:]
 
     def flush_held(self) -> None:
         """Send held datagrams now: before a change they must not see."""
@@ -336,11 +359,11 @@ class Outbox:
 
     # -- outcomes ----------------------------------------------------------
 
-    def _settle(self, dgram: Datagram, err: DgramError | None) -> None:
+    def _settle(self, callback: SendCallback, err: DgramError | None) -> None:
         """The one place a send's outcome is reported: its callback, later;
         a failure without one is emitted as 'error', later."""
-        if dgram.callback is not None:
-            self._context.call_later(dgram.callback, err)
+        if callback is not None:
+            self._context.call_later(callback, err)
         elif err is not None:
             self._context.call_later(self._emit_error, err)
 
@@ -352,7 +375,7 @@ class Outbox:
             if only_for_peer and dgram.host is not None:
                 kept.append(dgram)
             else:
-                self._settle(dgram, err)
+                self._settle(dgram.callback, err)
         self._waiting = kept
 
     def cancel(self) -> None:
@@ -371,12 +394,12 @@ class Outbox:
         """Bytes waiting to be sent: waiting, held, or queued in libuv."""
         held = self._window.held if self._window is not None else ()
         return (sum(len(d.data) for d in self._waiting) + self._libuv_bytes
-                + sum(len(d.data) for box, d in held if box is self))
+                + sum(len(item[1]) for item in held if item[0] is self))
 
     def queue_count(self) -> int:
         """Datagrams waiting to be sent: waiting, held, or queued in libuv."""
         held = self._window.held if self._window is not None else ()
-        return len(self._waiting) + self._in_libuv + sum(1 for box, _ in held if box is self)
+        return len(self._waiting) + self._in_libuv + sum(1 for item in held if item[0] is self)
 
 
 # -- addresses -------------------------------------------------------------
@@ -422,15 +445,20 @@ def sockaddr(host: str, port: int) -> bytes:
     return found
 
 
-
-def sendmmsg(fd: int, payloads: list[bytes], names: list[bytes]) -> int:
-    """One sendmmsg call for ``payloads`` to ``names`` (all of one length).
+def sendmmsg(fd: int, payloads: Sequence[bytes], names: Sequence[bytes]) -> int:
+    """One sendmmsg call for ``payloads`` to ``names``, as far as the names
+    are of one length (one address family: an IPv4 literal on a udp6 socket
+    has a shorter sockaddr).
 
     Returns how many were sent (at least one), or a negative errno for the
     first.
     """
-    data = b"".join(payloads)
-    lens = ffi.new("uint32_t[]", [len(p) for p in payloads])
-    return int(lib.dgram_uv_sendmmsg(fd, ffi.from_buffer(data), lens,
-                                     ffi.from_buffer(b"".join(names)), len(names[0]),
-                                     len(payloads)))
+    namelen = len(names[0])
+    joined = b"".join(names)
+    count = len(names)
+    if len(joined) != namelen * count:  # the family changes: up to there
+        count = next(i for i, name in enumerate(names) if len(name) != namelen)
+        payloads, joined = payloads[:count], joined[:namelen * count]
+    lens = array("I", map(len, payloads))
+    return int(lib.dgram_uv_sendmmsg(fd, b"".join(payloads), ffi.from_buffer("uint32_t[]", lens),
+                                     joined, namelen, count))

@@ -328,8 +328,8 @@ class Socket(Emitter):
         # First the commonest shape, send(bytes, port, host) on a bound,
         # unconnected socket, which the outbox may send at once.
         tried = (not keywords and len(args) == 2 and type(data) is bytes
-                 and type(args[1]) is str and self._bind_state is BOUND
-                 and self._connect_state is DISCONNECTED)
+                 and type(args[1]) is str and type(args[0]) is int
+                 and self._bind_state is BOUND and self._connect_state is DISCONNECTED)
         if tried and self._outbox.send_direct(data, args[1], args[0]):
             self._activity.seen = True
             return
