@@ -6,8 +6,8 @@ hands what it read to :meth:`Inbox.deliver` as *runs* (the rinfo of one
 sender and the payloads of its consecutive datagrams), and a read error to
 :meth:`Inbox.failed`.  Delivery is the same whichever receiver read:
 
-* the listeners of a batch run inside the loop's send window, so that their
-  replies go out together (_outbox.py);
+* the listeners of a batch (two datagrams or more) run inside the loop's
+  send window, so that their replies go out together (_outbox.py);
 * a listener's ``Exception`` goes to the loop's ``excepthook`` and the next
   datagram is delivered (as ``emit`` would, that datagram's later listeners
   are skipped);
@@ -129,21 +129,22 @@ class Inbox:
             window.release()
 
     def deliver_one(self, msg: bytes, rinfo: RInfo) -> None:
-        """One datagram (the pyuv receiver's): the same delivery as
-        deliver(), without a batch to cut short.  A listener's exception goes
-        on to pyuv, which hands it to the excepthook."""
+        """One datagram (a wake-up that read one; every read of the pyuv
+        receiver): the same delivery as deliver(), without a batch to cut
+        short.  A listener's exception goes on to pyuv, which hands it to the
+        excepthook.
+
+        No send window is opened: it exists so that the replies of many
+        datagrams leave together, and a lone datagram's first reply would go
+        straight out anyway.  (A listener that answers one datagram with
+        several sends makes one sendto each.)"""
         if self._pending is not None or self._blocklist is not None:
             rinfo["size"] = 0
             self.deliver([(rinfo, (msg,))])
             return
         self.activity.seen = True
-        window = self._window
-        window.hold()
-        try:
-            for fn in self._events.get("message", ()):
-                fn(msg, rinfo)
-        finally:
-            window.release()
+        for fn in self._events.get("message", ()):
+            fn(msg, rinfo)
 
     def _resume(self) -> None:
         if self.reading and self._pending is not None:
