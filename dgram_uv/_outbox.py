@@ -192,14 +192,17 @@ class Outbox:
         """
         name = _SOCKADDRS.get((host, port))  # type: ignore[arg-type]
         if (name is None or self._waiting or self._waiting_for or self._in_libuv
-                or self._blocklist is not None or lib is None or self._handle.closed):
+                or self._blocklist is not None or lib is None):
             return False
         window = self._window
         if window is not None and window.depth:
             if window.opened:  # a window's later sends are held (see the top)
+                # (send_run checks the handle, once per run)
                 window.held.append((self, data, name, host, port, callback))  # type: ignore[arg-type]
                 return True
             window.opened = True
+        if self._handle.closed:  # closed under us: never write to its old descriptor
+            return False
         status = lib.dgram_uv_sendto(self._fd, data, len(data), name, len(name))
         if status or callback is not None:
             self._sent(status, data, host, port, callback)  # type: ignore[arg-type]
