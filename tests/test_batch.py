@@ -639,3 +639,27 @@ def test_listeners_run_with_the_loops_sends_held(loop, sock: FakeSock,
     assert sends.depth == 0  # closed again, exception or not
     loop.errors[:] = []
     src.close()
+
+
+def test_a_lone_datagram_is_delivered_outside_any_window(loop, sock: FakeSock,
+                                                         receiver: BatchReceiver) -> None:
+    """A wake-up that read one datagram: its listener runs with no send
+    window open (its sends go out one by one), with the payload, its size
+    and the sender's rinfo read without the batch's struct format."""
+    sends = context_for(loop).window
+    if sends is None:
+        pytest.skip("no send batching without the helper")
+    seen: list[tuple[int, bytes, dict[str, Any]]] = []
+    sock.on(lambda msg, rinfo: seen.append((sends.depth, msg, rinfo)))
+    src = sender()
+    receiver.start()
+    for payload in (b"one", b"", bytes(range(256)) * 40):  # each alone, waited for
+        src.sendto(payload, sock.address)
+        assert run_until(loop, lambda n=len(seen) + 1: len(seen) == n)
+    assert [(depth, msg) for depth, msg, _ in seen] == [
+        (0, b"one"), (0, b""), (0, bytes(range(256)) * 40)]
+    for _depth, msg, rinfo in seen:
+        assert rinfo == {"address": "127.0.0.1", "family": "IPv4",
+                         "port": src.getsockname()[1], "size": len(msg), "ip": "127.0.0.1"}
+    assert seen[0][2] is not seen[1][2]  # a fresh rinfo per datagram
+    src.close()
