@@ -285,7 +285,7 @@ class Outbox:
         if not status:
             if callback is not None:
                 self._context.call_later(callback, None)
-        elif status == pyuv.errno.UV_EAGAIN:  # the kernel's buffer is full: libuv queues it, in order
+        elif status == pyuv.errno.UV_EAGAIN:  # the kernel's buffer is full: libuv queues, in order
             self._send_via_libuv(data, host, port, callback)
         else:
             self._settle(callback, DgramOSError(status, "send", host, port))

@@ -653,9 +653,9 @@ def test_a_lone_datagram_is_delivered_outside_any_window(loop, sock: FakeSock,
     sock.on(lambda msg, rinfo: seen.append((sends.depth, msg, rinfo)))
     src = sender()
     receiver.start()
-    for payload in (b"one", b"", bytes(range(256)) * 40):  # each alone, waited for
-        src.sendto(payload, sock.address)
-        assert run_until(loop, lambda n=len(seen) + 1: len(seen) == n)
+    for count, payload in enumerate((b"one", b"", bytes(range(256)) * 40), 1):
+        src.sendto(payload, sock.address)  # each alone, waited for
+        assert run_until(loop, lambda count=count: len(seen) == count)
     assert [(depth, msg) for depth, msg, _ in seen] == [
         (0, b"one"), (0, b""), (0, bytes(range(256)) * 40)]
     for _depth, msg, rinfo in seen:
