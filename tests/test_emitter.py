@@ -184,3 +184,21 @@ def test_emitter_as_a_mixin() -> None:
     hits: list[int] = []
     w.on("hit", hits.append).emit("hit", 3)
     assert hits == [3]
+
+
+def test_a_mixin_without_init_gets_its_own_table_and_fast_lookups() -> None:
+    """An emitter whose __init__ was never run makes its listener table on
+    first use, one per instance; and Emitter defines no __getattr__, which
+    would put every attribute lookup of a Socket on CPython's slow path."""
+
+    class Bare(Emitter):
+        def __init__(self) -> None:
+            self.hits: list[int] = []
+
+    a, b = Bare(), Bare()
+    a.on("x", a.hits.append)
+    a.emit("x", 1)
+    b.emit("x", 2)
+    assert a.hits == [1] and b.hits == []
+    assert a._events is not b._events and "_events" in vars(a)
+    assert not hasattr(Emitter, "__getattr__")
