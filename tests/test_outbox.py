@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import pytest
@@ -318,5 +319,39 @@ def test_a_window_larger_than_one_call_goes_out_in_calls_of_the_limit(loop,
     assert run_until(loop, lambda: len(got) == count)
     assert got == [b"%d" % i for i in range(count)]
     assert sendmmsg_calls == [outbox_module.SEND_MAX, 43]  # the first went straight out
+    rx.close()
+    tx.close()
+
+
+def test_a_full_send_buffer_queues_in_libuv_in_order(loop, monkeypatch) -> None:
+    """EAGAIN from the helper's sendto (the kernel's buffer full), on the
+    short way and the long: the datagram goes to libuv's queue, the sends
+    behind it follow it there, all arrive in order, each callback once."""
+    rx, tx, got = pair(loop)
+    port = rx.address()["port"]
+    tx.send(b"warm", port, "127.0.0.1")
+    real = outbox_module.lib
+    refusals = [0]
+
+    class Full:
+        def dgram_uv_sendto(self, *args: Any) -> int:
+            if refusals[0] < 2:
+                refusals[0] += 1
+                return -errno.EAGAIN
+            return int(real.dgram_uv_sendto(*args))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    monkeypatch.setattr(outbox_module, "lib", Full())
+    done: list[object] = []
+    for i in range(5):
+        tx.send(b"%d" % i, port, "127.0.0.1", done.append)
+    assert tx.getSendQueueCount() >= 1  # the refused one waits in libuv
+    assert run_until(loop, lambda: len(got) == 6 and len(done) == 5)
+    assert got == [b"warm", b"0", b"1", b"2", b"3", b"4"]
+    assert done == [None] * 5
+    assert refusals[0] == 1  # after the first refusal the rest queue behind it
+    assert tx.getSendQueueCount() == 0
     rx.close()
     tx.close()
