@@ -54,7 +54,7 @@ struct dgram_uv_batch {
     struct iovec *iov;
     struct sockaddr_in6 *names;
     uint32_t *info;      /* run ends, see the top */
-    uint32_t *lens;      /* each datagram's length (a lone one is read without the format) */
+    uint32_t first_len;  /* the first datagram's length (a lone one is read without the format) */
     char *fmt;           /* the struct format of the last batch, NUL-terminated */
 };
 
@@ -67,7 +67,6 @@ static void dgram_uv_batch_free(struct dgram_uv_batch *b)
     free(b->iov);
     free(b->names);
     free(b->info);
-    free(b->lens);
     free(b->fmt);
     free(b);
 }
@@ -91,9 +90,8 @@ static struct dgram_uv_batch *dgram_uv_batch_new(int slots, int budget)
     b->iov = calloc(slots, sizeof *b->iov);
     b->names = calloc(slots, sizeof *b->names);
     b->info = calloc(slots, sizeof *b->info);
-    b->lens = calloc(slots, sizeof *b->lens);
     b->fmt = malloc((size_t)slots * (DGRAM_UV_FMT_PER_SLOT + DGRAM_UV_FMT_PER_RUN) + 32);
-    if (!b->data || !b->msgs || !b->iov || !b->names || !b->info || !b->lens || !b->fmt) {
+    if (!b->data || !b->msgs || !b->iov || !b->names || !b->info || !b->fmt) {
         dgram_uv_batch_free(b);
         return NULL;
     }
@@ -125,9 +123,9 @@ static uint32_t *dgram_uv_batch_info(struct dgram_uv_batch *b)
     return b->info;
 }
 
-static uint32_t *dgram_uv_batch_lens(struct dgram_uv_batch *b)
+static uint32_t *dgram_uv_batch_first_len(struct dgram_uv_batch *b)
 {
-    return b->lens;
+    return &b->first_len;
 }
 
 static char *dgram_uv_batch_format(struct dgram_uv_batch *b)
@@ -182,11 +180,11 @@ static int dgram_uv_recv(struct dgram_uv_batch *b, int fd)
     if (n == 0)
         return 0;
     b->filled = n;
+    b->first_len = b->msgs[0].msg_len;
 
     for (i = 0; i < n; i++) {
         unsigned int len = b->msgs[i].msg_len;
 
-        b->lens[i] = len;
         total += len;
         p = put_item(p, len, 's');
         if (i + 1 < n)

@@ -68,10 +68,10 @@ _CACHE_MAX = 1024  # decoded sender addresses kept per loop
 # theirs.  Not the struct module's own cache, which varied formats would
 # keep flushing for everybody else.
 _FORMATS_MAX = 64
-# Where a batch's first sender key lies in the buffer, and its size: the
-# slots, then the keys (see _batch.c).
+# Where a batch's first sender key lies in the buffer: after the slots (see
+# _batch.c).
 _KEYS = SLOTS * lib.DGRAM_UV_STRIDE if AVAILABLE else 0
-_KEY_SIZE = lib.DGRAM_UV_KEY_SIZE if AVAILABLE else 0
+_FIRST_KEY = slice(_KEYS, _KEYS + (lib.DGRAM_UV_KEY_SIZE if AVAILABLE else 0))
 
 
 class ReceiveBuffer:
@@ -83,7 +83,7 @@ class ReceiveBuffer:
     one buffer per loop is enough and never used by two threads at once.
     """
 
-    __slots__ = ("buffer", "c", "format", "info", "lens", "senders", "unpackers")
+    __slots__ = ("buffer", "c", "first_len", "format", "info", "senders", "unpackers")
 
     def __init__(self) -> None:
         c = lib.dgram_uv_batch_new(SLOTS, BUDGET)
@@ -94,7 +94,7 @@ class ReceiveBuffer:
         self.buffer = ffi.buffer(lib.dgram_uv_batch_data(c), lib.dgram_uv_batch_size(c))
         self.format = lib.dgram_uv_batch_format(c)
         self.info = lib.dgram_uv_batch_info(c)
-        self.lens = lib.dgram_uv_batch_lens(c)
+        self.first_len = lib.dgram_uv_batch_first_len(c)  # [0]: the last batch's first datagram
         self.senders: dict[bytes, RInfo] = {}
         self.unpackers: dict[bytes, Callable[[Any], tuple[bytes, ...]]] = {}
 
@@ -232,9 +232,9 @@ class BatchReceiver:
         if n == 1:  # a request, a reply: the wake-up of a quiet socket
             # The payload, and its sender's key (see _batch.c), without the format.
             data = buffer.buffer  # type: ignore[union-attr]
-            key = data[_KEYS:_KEYS + _KEY_SIZE]
+            key = data[_FIRST_KEY]
             rinfo = (buffer.senders.get(key) or buffer.sender(key)).copy()  # type: ignore[union-attr]
-            msg = data[0:buffer.lens[0]]  # type: ignore[union-attr]
+            msg = data[0:buffer.first_len[0]]  # type: ignore[union-attr]
             rinfo["size"] = len(msg)
             self._inbox.deliver_one(msg, rinfo)
         elif n > 1:

@@ -27,7 +27,7 @@ ffibuilder.cdef(
     char *dgram_uv_batch_data(struct dgram_uv_batch *b);
     size_t dgram_uv_batch_size(struct dgram_uv_batch *b);
     uint32_t *dgram_uv_batch_info(struct dgram_uv_batch *b);
-    uint32_t *dgram_uv_batch_lens(struct dgram_uv_batch *b);
+    uint32_t *dgram_uv_batch_first_len(struct dgram_uv_batch *b);
     char *dgram_uv_batch_format(struct dgram_uv_batch *b);
     int dgram_uv_recv(struct dgram_uv_batch *b, int fd);
     int dgram_uv_epoll_forget(int epfd, int fd);

@@ -1,8 +1,7 @@
 """Outgoing datagrams: one owner per socket, from ``send()`` to the kernel
 and back to the send's callback.
 
-A send is one :class:`Datagram` for its whole life.  The socket's
-:class:`Outbox` decides where it goes:
+The socket's :class:`Outbox` decides where a send goes:
 
 * straight to the kernel when nothing is waiting: one ``sendto(2)`` from
   the compiled helper on the destination's ``struct sockaddr``, cached
@@ -10,8 +9,8 @@ A send is one :class:`Datagram` for its whole life.  The socket's
   way without the helper);
 * into the *waiting* queue while the socket is not ready to send (a bind
   that resolves a name, a pending connect) or while a datagram before it
-  waits for its host name to resolve: datagrams to one peer leave in the
-  order of the calls;
+  waits for its host name to resolve (as a :class:`Datagram`): datagrams to
+  one peer leave in the order of the calls;
 * into the loop's :class:`SendWindow` while dgram_uv runs user code in a
   loop of its own (the 'message' listeners of a received batch, the deferred
   calls of an iteration): after the first send of a window, which goes
@@ -24,10 +23,10 @@ A send is one :class:`Datagram` for its whole life.  The socket's
 
 :meth:`Outbox.send_direct` is the short way for the commonest send, a
 datagram to an IP literal and port this process sent to before, while
-nothing waits: no Datagram, no checks beyond a dict lookup, the sendto or
-the window at once.  Whatever it cannot do, it leaves to
-:meth:`Outbox.send`, the long way.  Both read a system call's result in
-one place, :meth:`Outbox._sent`.
+nothing waits: a dict lookup and a few checks, then what the long way,
+:meth:`Outbox.send`, does once a datagram's turn has come
+(:meth:`Outbox._hold_or_send`).  Whatever it cannot do, it leaves to the
+long way.
 
 Every outcome reaches the send through one method, :meth:`Outbox._settle`:
 its callback on a later loop iteration, or, for a failure with no
@@ -194,18 +193,14 @@ class Outbox:
         if (name is None or self._waiting or self._waiting_for or self._in_libuv
                 or self._blocklist is not None or lib is None):
             return False
+        # _hold_or_send, inlined: this runs for every datagram sent.
         window = self._window
         if window is not None and window.depth:
-            if window.opened:  # a window's later sends are held (see the top)
-                # (send_run checks the handle, once per run)
+            if window.opened:
                 window.held.append((self, data, name, host, port, callback))  # type: ignore[arg-type]
                 return True
             window.opened = True
-        if self._handle.closed:  # closed under us: never write to its old descriptor
-            return False
-        status = lib.dgram_uv_sendto(self._fd, data, len(data), name, len(name))
-        if status or callback is not None:
-            self._sent(status, data, host, port, callback)  # type: ignore[arg-type]
+        self._send_now(data, name, host, port, callback)  # type: ignore[arg-type]
         return True
 
     def send(self, data: bytes, host: str | None, port: int | None,
@@ -255,29 +250,37 @@ class Outbox:
         if self._blocklist is not None and self._blocklist.check(host):
             self._settle(callback, misuse("ERR_IP_BLOCKED", address=host))
             return
+        name = sockaddr(host, port) if lib is not None else None  # type: ignore[arg-type]
+        self._hold_or_send(data, name, host, port, callback)  # type: ignore[arg-type]
+
+    def _hold_or_send(self, data: bytes, name: bytes | None, host: str, port: int,
+                      callback: SendCallback) -> None:
+        """Into the open send window (after its first send), or out now.
+        ``name``: the destination's struct sockaddr, None without the helper."""
         window = self._window
         if window is not None and window.depth:
-            if window.opened:
-                window.held.append((self, data, sockaddr(host, port), host, port, callback))  # type: ignore[arg-type]
+            if window.opened:  # a window's later sends are held (see the top)
+                window.held.append((self, data, name, host, port, callback))  # type: ignore[arg-type]
                 return
             window.opened = True
-        self._send_now(data, host, port, callback)  # type: ignore[arg-type]
+        self._send_now(data, name, host, port, callback)
 
-    def _send_now(self, data: bytes, host: str, port: int, callback: SendCallback) -> None:
+    def _send_now(self, data: bytes, name: bytes | None, host: str, port: int,
+                  callback: SendCallback) -> None:
         """One system call for one datagram, now; libuv's queue if the
         kernel's buffer is full or libuv already queues this socket's sends."""
         if self._in_libuv:  # behind libuv's queue, order needs libuv
             self._send_via_libuv(data, host, port, callback)
             return
-        if self._handle.closed:  # closed under us (a sweep of the loop's handles)
+        if self._handle.closed:  # closed under us: never write to its old descriptor
             self._settle(callback, DgramOSError(pyuv.errno.UV_EBADF, "send", host, port))
             return
-        if lib is not None:  # on the cached struct sockaddr (pyuv parses the address)
-            name = sockaddr(host, port)
+        if name is not None:  # the helper, on the cached sockaddr (pyuv parses the address)
             status = lib.dgram_uv_sendto(self._fd, data, len(data), name, len(name))
         else:
             status = self._try_send(data, host, port)
-        self._sent(status, data, host, port, callback)
+        if status or callback is not None:
+            self._sent(status, data, host, port, callback)
 
     def _sent(self, status: int, data: bytes, host: str, port: int,
               callback: SendCallback) -> None:
@@ -296,8 +299,6 @@ class Outbox:
             self._handle.try_send(pyuv_address(host, port), data)
         except pyuv.error.UDPError as exc:
             return uv_status_of(exc)
-        except pyuv.error.HandleClosedError:
-            return int(pyuv.errno.UV_EBADF)
         except (TypeError, ValueError, OverflowError):  # pyuv refused the address
             return -errno.EINVAL
         return 0
@@ -332,8 +333,8 @@ class Outbox:
             return
         while run:
             if self._in_libuv or len(run) == 1:
-                for _box, data, _name, host, port, callback in run:
-                    self._send_now(data, host, port, callback)
+                for _box, data, name, host, port, callback in run:
+                    self._send_now(data, name, host, port, callback)
                 return
             chunk = run[:SEND_MAX]
             _boxes, payloads, names, _hosts, _ports, callbacks = zip(*chunk, strict=True)
